@@ -1,0 +1,136 @@
+"""Settings read once from the environment (and a `.env` file), as CONTRACT.md lists them.
+
+Every other module asks this one for paths, credentials and the athlete profile, so the
+defaults live in exactly one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DEFAULT_BASE_URL = "https://www.strava.com"
+
+
+class ConfigError(Exception):
+    """Bad or missing configuration; the message is one sentence a user can act on."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int_env(name: str) -> int | None:
+    value = _env(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}.") from None
+
+
+def normalize_sex(value: str | None) -> str | None:
+    """F/female -> 'F', M/male -> 'M' (any case); anything else is unspecified (None)."""
+    v = (value or "").strip().lower()
+    if v in ("f", "female"):
+        return "F"
+    if v in ("m", "male"):
+        return "M"
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    home: Path
+    strava_client_id: str | None
+    strava_client_secret: str | None
+    strava_refresh_token: str | None
+    strava_base_url: str
+    hr_max: int | None
+    hr_rest: int | None
+    lthr: int | None
+    sex: str | None
+    timezone: str | None
+    as_of: dt.date | None
+    smtp_host: str | None
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_security: str
+    report_from: str | None
+    report_to: tuple[str, ...]
+
+    @property
+    def token_file(self) -> Path:
+        return self.home / "strava_token.json"
+
+    @property
+    def snapshot_path(self) -> Path:
+        """Read-only copy of the database published after every write (see warehouse.py)."""
+        return self.db_path.with_name(self.db_path.stem + ".snapshot.duckdb")
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "logs" / "trainsmart.log"
+
+    def dbt_vars(self) -> dict:
+        """The athlete profile and as-of date as dbt vars (unset ones keep the dbt defaults)."""
+        out: dict = {}
+        if self.as_of:
+            out["as_of_date"] = self.as_of.isoformat()
+        for key in ("hr_max", "hr_rest", "lthr"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.sex:
+            out["sex"] = self.sex
+        return out
+
+
+def load_settings() -> Settings:
+    load_dotenv(Path.cwd() / ".env", override=False)
+    as_of_raw = _env("TRAINSMART_AS_OF")
+    as_of = None
+    if as_of_raw:
+        try:
+            as_of = dt.date.fromisoformat(as_of_raw)
+        except ValueError:
+            raise ConfigError(f"TRAINSMART_AS_OF must be a date like 2026-03-01, got {as_of_raw!r}.") from None
+    security = (_env("SMTP_SECURITY", "starttls") or "starttls").lower()
+    if security not in ("none", "starttls", "ssl"):
+        raise ConfigError(f"SMTP_SECURITY must be none, starttls or ssl, got {security!r}.")
+    home = Path(_env("TRAINSMART_HOME", "data/")).expanduser().absolute()
+    return Settings(
+        db_path=Path(_env("TRAINSMART_DB", "data/training.duckdb")).expanduser().absolute(),
+        home=home,
+        strava_client_id=_env("STRAVA_CLIENT_ID"),
+        strava_client_secret=_env("STRAVA_CLIENT_SECRET"),
+        strava_refresh_token=_env("STRAVA_REFRESH_TOKEN"),
+        strava_base_url=(_env("STRAVA_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL).rstrip("/"),
+        hr_max=_int_env("ATHLETE_HR_MAX"),
+        hr_rest=_int_env("ATHLETE_HR_REST"),
+        lthr=_int_env("ATHLETE_LTHR"),
+        sex=normalize_sex(_env("ATHLETE_SEX")),
+        timezone=_env("ATHLETE_TIMEZONE"),
+        as_of=as_of,
+        smtp_host=_env("SMTP_HOST"),
+        smtp_port=_int_env("SMTP_PORT") or 587,
+        smtp_username=_env("SMTP_USERNAME"),
+        smtp_password=_env("SMTP_PASSWORD"),
+        smtp_security=security,
+        report_from=_env("REPORT_FROM"),
+        report_to=tuple(a.strip() for a in (_env("REPORT_TO") or "").split(",") if a.strip()),
+    )

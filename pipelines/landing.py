@@ -1,0 +1,124 @@
+"""Writes into the raw tables, shared by every source (Strava API, bulk export, device files).
+
+One upsert for activities and one replace for streams, so that the API sync and the
+importers land data the same way and re-runs never duplicate anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any, Mapping, Sequence
+
+import duckdb
+
+# Stream columns as Strava names them -> raw.streams column.
+STREAM_COLUMNS = {
+    "time": "time_s",
+    "heartrate": "heartrate",
+    "moving": "moving",
+    "distance": "distance_m",
+    "altitude": "altitude_m",
+    "velocity_smooth": "velocity_smooth",
+}
+STREAM_KEYS = tuple(STREAM_COLUMNS)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def stream_signature(activity: Mapping[str, Any]) -> str:
+    """A short hash of the fields an edit that changes the recording would change (crop, re-upload)."""
+    keys = ("start_date", "elapsed_time", "moving_time", "distance", "has_heartrate")
+    blob = json.dumps([activity.get(k) for k in keys], sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def upsert_activity(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    activity: Mapping[str, Any],
+    signature: str | None = None,
+) -> None:
+    """Insert or replace one activity's JSON; clears a previous deletion mark."""
+    now = utcnow()
+    athlete_id = (activity.get("athlete") or {}).get("id")
+    con.execute(
+        """
+        insert into raw.activities
+            (source, activity_id, athlete_id, json, stream_signature, deleted_at, first_seen_at, updated_at)
+        values (?, ?, ?, ?, ?, null, ?, ?)
+        on conflict (source, activity_id) do update set
+            athlete_id = excluded.athlete_id,
+            json = excluded.json,
+            stream_signature = excluded.stream_signature,
+            deleted_at = null,
+            updated_at = excluded.updated_at
+        """,
+        [
+            source,
+            int(activity["id"]),
+            athlete_id,
+            json.dumps(activity, separators=(",", ":"), ensure_ascii=False),
+            signature if signature is not None else stream_signature(activity),
+            now,
+            now,
+        ],
+    )
+
+
+def mark_deleted(con: duckdb.DuckDBPyConnection, source: str, activity_ids: Sequence[int]) -> int:
+    """Mark activities deleted upstream (kept for the record, excluded by staging)."""
+    if not activity_ids:
+        return 0
+    con.execute(
+        """
+        update raw.activities set deleted_at = ?, updated_at = ?
+        where source = ? and deleted_at is null and activity_id in (select unnest(?::bigint[]))
+        """,
+        [utcnow(), utcnow(), source, list(activity_ids)],
+    )
+    return len(activity_ids)
+
+
+def replace_stream(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    activity_id: int,
+    streams: Mapping[str, Sequence[Any] | None],
+    signature: str | None,
+) -> int:
+    """Replace an activity's stream samples and record the fetch; returns the sample count.
+
+    `streams` maps Strava stream keys (time, heartrate, moving, distance, altitude,
+    velocity_smooth) to equally long lists; missing keys become nulls.
+    """
+    n = max((len(v) for v in streams.values() if v is not None), default=0)
+    con.execute("delete from raw.streams where source = ? and activity_id = ?", [source, activity_id])
+    if n:
+        cols = []
+        for key in STREAM_KEYS:
+            values = streams.get(key)
+            if values is not None and len(values) != n:
+                raise ValueError(f"stream {key} of activity {activity_id} has {len(values)} samples, expected {n}")
+            cols.append(list(values) if values is not None else [None] * n)
+        con.execute(
+            """
+            insert into raw.streams
+                (source, activity_id, seq, time_s, heartrate, moving, distance_m, altitude_m, velocity_smooth)
+            select ?, ?, unnest(range(?::bigint))::integer,
+                   unnest(?::integer[]), unnest(?::integer[]), unnest(?::boolean[]),
+                   unnest(?::double[]), unnest(?::double[]), unnest(?::double[])
+            """,
+            [source, activity_id, n, *cols],
+        )
+    con.execute(
+        """
+        insert or replace into raw.stream_fetches (source, activity_id, stream_signature, sample_count, fetched_at)
+        values (?, ?, ?, ?, ?)
+        """,
+        [source, activity_id, signature, n, utcnow()],
+    )
+    return n

@@ -1,0 +1,165 @@
+"""The DuckDB file: the raw landing schema, the single-writer rule, and the read snapshot.
+
+DuckDB lets one process write *or* many read a file, never both. So every writer
+(sync, import, dbt build) takes `writer_lock()` first, and readers (`trainsmart sql`,
+reports) never open the live file: they open the snapshot that each writer publishes
+with `publish_snapshot()` when it is done. A query therefore never blocks or breaks a
+sync, and always sees a consistent state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+# One row per object as landed. `source` is 'api', 'export' or 'files'; the same Strava
+# activity can land from the API and from a bulk export; staging keeps the API row.
+RAW_DDL = """
+create schema if not exists raw;
+
+create table if not exists raw.activities (
+    source           varchar   not null,   -- 'api' | 'export' | 'files'
+    activity_id      bigint    not null,   -- Strava id (export too); content hash for 'files'
+    athlete_id       bigint,
+    json             json      not null,   -- SummaryActivity JSON exactly as Strava sent it
+                                           -- (export/files: the same field names, built by the importer)
+    stream_signature varchar,              -- changes when an edit can change the stream
+    deleted_at       timestamp,            -- set when upstream no longer has it
+    first_seen_at    timestamp not null,
+    updated_at       timestamp not null,
+    primary key (source, activity_id)
+);
+
+-- One row per stream sample (long format keeps the models portable SQL).
+create table if not exists raw.streams (
+    source          varchar not null,
+    activity_id     bigint  not null,
+    seq             integer not null,      -- 0-based sample index
+    time_s          integer,               -- seconds since start
+    heartrate       integer,
+    moving          boolean,
+    distance_m      double,
+    altitude_m      double,
+    velocity_smooth double,
+    primary key (source, activity_id, seq)
+);
+
+-- One row per activity whose streams were fetched/parsed (also when it had no samples),
+-- so a stream is fetched exactly once per stream_signature.
+create table if not exists raw.stream_fetches (
+    source           varchar   not null,
+    activity_id      bigint    not null,
+    stream_signature varchar,
+    sample_count     integer   not null,
+    fetched_at       timestamp not null,
+    primary key (source, activity_id)
+);
+
+create table if not exists raw.athlete (
+    athlete_id bigint primary key,
+    json       json      not null,
+    fetched_at timestamp not null
+);
+
+create table if not exists raw.athlete_zones (
+    athlete_id bigint primary key,
+    json       json      not null,
+    fetched_at timestamp not null
+);
+
+-- Key/value bookkeeping: cursor, last reconciliation, budget seen.
+create table if not exists raw.sync_state (
+    key        varchar primary key,
+    value      varchar,
+    updated_at timestamp not null
+);
+
+create table if not exists raw.sync_runs (
+    run_id      varchar primary key,
+    kind        varchar   not null,        -- 'sync' | 'import-export' | 'import-files'
+    started_at  timestamp not null,
+    finished_at timestamp,
+    status      varchar   not null,        -- running | complete | partial | failed
+    requests    integer,
+    summary     json,
+    message     varchar
+);
+"""
+
+
+class WarehouseBusy(Exception):
+    """Another trainsmart process is writing the database."""
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(RAW_DDL)
+
+
+@contextlib.contextmanager
+def writer_lock(db_path: Path, wait_seconds: float = 3600.0, on_wait=None) -> Iterator[None]:
+    """Serialize writers across processes (sync, import, build) with an flock beside the DB."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = db_path.with_name(db_path.name + ".writer.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise WarehouseBusy(
+                        f"Another trainsmart run is writing {db_path}; try again when it has finished."
+                    ) from None
+                if on_wait and not told:
+                    on_wait()
+                    told = True
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def connect_writer(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the live database for writing (caller holds writer_lock) with the raw schema present."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    ensure_raw_schema(con)
+    return con
+
+
+def publish_snapshot(db_path: Path, snapshot_path: Path) -> Path:
+    """Copy the live database into a fresh file and atomically rename it over the snapshot.
+
+    Must run in the writer (lock held, no other connection open to db_path). Readers that
+    still have the old snapshot open keep their file; new readers get the new one.
+    """
+    tmp = snapshot_path.with_name(snapshot_path.name + f".tmp{os.getpid()}")
+    for leftover in (tmp, Path(str(tmp) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute(f"attach '{_sql_path(tmp)}' as snap")
+        src = con.execute("select current_database()").fetchone()[0]
+        con.execute(f'copy from database "{src}" to snap')
+        con.execute("detach snap")
+    finally:
+        con.close()
+    os.replace(tmp, snapshot_path)
+    return snapshot_path
+
+
+def connect_reader(snapshot_path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(snapshot_path), read_only=True)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
