@@ -68,6 +68,8 @@ class Settings:
     smtp_security: str
     report_from: str | None
     report_to: tuple[str, ...]
+    lookback_days: int = 7
+    reconcile_days: int = 7
 
     @property
     def token_file(self) -> Path:
@@ -133,4 +135,6 @@ def load_settings() -> Settings:
         smtp_security=security,
         report_from=_env("REPORT_FROM"),
         report_to=tuple(a.strip() for a in (_env("REPORT_TO") or "").split(",") if a.strip()),
+        lookback_days=_int_env("STRAVA_LOOKBACK_DAYS") if _env("STRAVA_LOOKBACK_DAYS") else 7,
+        reconcile_days=_int_env("STRAVA_RECONCILE_DAYS") if _env("STRAVA_RECONCILE_DAYS") else 7,
     )

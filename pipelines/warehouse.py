@@ -163,3 +163,15 @@ def connect_reader(snapshot_path: Path) -> duckdb.DuckDBPyConnection:
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Commit the block's writes together, or none of them."""
+    con.begin()
+    try:
+        yield con
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()

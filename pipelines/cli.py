@@ -1,0 +1,140 @@
+"""`trainsmart`: the command line. One function per verb; each returns the exit code.
+
+Exit codes (CONTRACT.md): 0 done; 75 stopped early on purpose (rate budget spent or
+transient faults), the next run goes on; anything else: the last stderr line says what
+to fix. No tracebacks unless --verbose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from pipelines import progress
+from pipelines.config import ConfigError, Settings, load_settings
+
+EXIT_STOPPED_EARLY = 75
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+# -- verbs ----------------------------------------------------------------------------------
+def cmd_sync(args, settings: Settings) -> int:
+    from pipelines.runner import run_job
+
+    if not (settings.strava_client_id and settings.strava_client_secret):
+        return fail("STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET are not set; create a Strava API application "
+                    "(README, 'Connect Strava') and put them in .env, or use `trainsmart import-export`.")
+    print(f"Syncing Strava ({settings.strava_base_url}) into {settings.db_path}", file=sys.stderr)
+    config = {"ops": {"strava_sync": {"config": {"full": bool(args.full)}}}}
+    outcome = run_job(settings, "sync_and_build", run_config=config, verbose=args.verbose)
+    sync = outcome.materializations.get("strava/activities")
+    if not outcome.success:
+        return fail(outcome.error or "The sync failed; see the log under TRAINSMART_HOME/logs.")
+    print(f"Models built; query them with `trainsmart sql`.", file=sys.stderr)
+    if sync and not sync.get("complete", True):
+        return fail(f"Stopped early: {sync.get('message')}.", EXIT_STOPPED_EARLY)
+    if sync:
+        print(f"{sync.get('message')}: {sync.get('requests')} requests, {sync.get('activities_new')} new, "
+              f"{sync.get('activities_updated')} updated, {sync.get('activities_deleted')} deleted, "
+              f"{sync.get('streams_fetched')} streams.", file=sys.stderr)
+    return 0
+
+
+def cmd_build(args, settings: Settings) -> int:
+    from pipelines.runner import run_job
+
+    outcome = run_job(settings, "build_models", verbose=args.verbose)
+    if not outcome.success:
+        return fail(outcome.error or "The build failed; see the log under TRAINSMART_HOME/logs.")
+    print(f"Models built in {settings.db_path}; query them with `trainsmart sql`.", file=sys.stderr)
+    return 0
+
+
+def cmd_sql(args, settings: Settings) -> int:
+    from pipelines import adhoc_sql
+
+    if args.query:
+        return adhoc_sql.run_query(settings, " ".join(args.query))
+    return adhoc_sql.interactive_shell(settings)
+
+
+def cmd_status(args, settings: Settings) -> int:
+    from pipelines.status import print_status
+
+    return print_status(settings)
+
+
+def cmd_auth(args, settings: Settings) -> int:
+    from pipelines.strava.auth import authorize
+
+    return authorize(settings, port=args.port, open_browser=not args.no_browser)
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from pipelines.demo import run_demo
+
+    return run_demo(export=args.export, verbose=args.verbose)
+
+
+# -- wiring ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trainsmart", description="Train smarter: Strava -> DuckDB -> weekly training picture.")
+    parser.add_argument("--verbose", action="store_true", help="show Dagster and dbt logs and tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sync", help="pull from Strava, then build the models")
+    p.add_argument("--full", action="store_true", help="relist every activity (reconcile edits and deletions)")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("build", help="build the dbt models only")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("sql", help="run ad hoc SQL (or open a shell); works while a sync runs")
+    p.add_argument("query", nargs="*", help="the SQL; omit for an interactive shell")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("status", help="what is synced, the last runs, the Strava rate budget left")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("auth", help="authorize trainsmart with Strava (OAuth, localhost redirect)")
+    p.add_argument("--port", type=int, default=8723, help="local port for the OAuth redirect (default 8723)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
+    p.set_defaults(func=cmd_auth)
+
+    p = sub.add_parser("demo", help="run the whole pipeline on the bundled sample athlete")
+    p.add_argument("--export", action="store_true", help="use the sample athlete's bulk export instead of the API")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for name in ("verbose",):
+        setattr(args, name, getattr(args, name, False))
+    if sys.stderr.isatty() or args.verbose:
+        progress.enable(sys.stderr)
+    try:
+        settings = load_settings()
+        return args.func(args, settings)
+    except KeyboardInterrupt:
+        return fail("Interrupted; everything committed so far is kept, run the command again to go on.", 130)
+    except ConfigError as e:
+        return fail(str(e), 2)
+    except Exception as e:  # the last line is one sentence; details only with --verbose
+        if args.verbose:
+            traceback.print_exc()
+        from pipelines.strava.errors import StravaError
+        from pipelines.warehouse import WarehouseBusy
+
+        if isinstance(e, (StravaError, WarehouseBusy)):
+            return fail(str(e))
+        return fail(f"Unexpected error: {type(e).__name__}: {e} (run with --verbose for details).")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The Strava landing assets: one sync fills the raw tables the dbt sources read."""
+
+
+import dagster as dg
+
+from pipelines import progress
+from pipelines.defs.strava.resources import StravaResource
+from pipelines.strava.sync import run_sync
+
+# Asset keys match the dbt source `strava` (schema raw), so dbt models hang below them.
+RAW_TABLES = {
+    "activities": "Activity JSON as Strava returned it, one row per source and activity; deletions marked.",
+    "streams": "Heart-rate, time, distance, altitude, moving and velocity streams, one row per sample.",
+    "stream_fetches": "Which activity streams were fetched, for which version of the activity.",
+    "athlete": "The athlete's Strava profile JSON.",
+    "athlete_zones": "The athlete's heart-rate zones JSON.",
+}
+
+
+class SyncConfig(dg.Config):
+    full: bool = False  # relist every activity (reconciliation) instead of the recent window
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["strava", name], description=text, group_name="strava", kinds={"python", "duckdb"})
+           for name, text in RAW_TABLES.items()],
+    name="strava_sync",
+)
+def strava_sync(context: dg.AssetExecutionContext, config: SyncConfig, strava: StravaResource):
+    """Pull new, edited and deleted activities and their HR streams within Strava's rate limits."""
+    settings = strava.settings()
+    result = run_sync(settings, full=config.full, progress=lambda m: (context.log.info(m), progress.say(m)),
+                      lookback_days=settings.lookback_days, reconcile_days=settings.reconcile_days)
+    metadata = {
+        "complete": result.complete,
+        "message": result.message,
+        "requests": result.requests,
+        "pages": result.pages,
+        "activities_new": result.activities_new,
+        "activities_updated": result.activities_updated,
+        "activities_deleted": result.deleted,
+        "streams_fetched": result.streams_fetched,
+        "stream_samples": result.stream_samples,
+        "streams_left": result.streams_left,
+        "budget_left_15min": result.budget.get("left_15min"),
+        "budget_left_daily": result.budget.get("left_daily"),
+    }
+    if not result.complete:
+        context.log.warning(result.message)
+    for name in RAW_TABLES:
+        yield dg.MaterializeResult(asset_key=["strava", name], metadata=metadata)

@@ -1,0 +1,75 @@
+"""Runs the Dagster jobs in process for the CLI, with Dagster's state under TRAINSMART_HOME,
+and turns a failed run into the one plain sentence the CLI prints."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.config import Settings
+
+# Exceptions whose message is already a sentence for the user.
+PLAIN_ERRORS = {"StravaError", "ConfigError", "WarehouseBusy", "ImportError_", "ReportError"}
+
+
+@dataclass
+class JobOutcome:
+    success: bool
+    error: str | None = None
+    materializations: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def prepare_environment(settings: Settings) -> None:
+    """Point Dagster and dbt at TRAINSMART_HOME; no telemetry; absolute DB path for dbt."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    (settings.home / "logs").mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    os.environ["TRAINSMART_DB"] = str(settings.db_path)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DBT_LOG_PATH", str(settings.home / "logs"))
+
+
+def run_job(settings: Settings, job_name: str, run_config: dict | None = None, verbose: bool = False,
+            tags: dict | None = None, partition_key: str | None = None) -> JobOutcome:
+    prepare_environment(settings)
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
+    job = defs.get_job_def(job_name)
+    config = dict(run_config or {})
+    config.setdefault("loggers", {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}},
+                                  "file": {}})
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False,
+                                        tags=tags, partition_key=partition_key)
+    outcome = JobOutcome(success=result.success)
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            mat = event.event_specific_data.materialization
+            outcome.materializations[mat.asset_key.to_user_string()] = {
+                k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+        elif event.event_type_value == "STEP_FAILURE" and outcome.error is None:
+            outcome.error = _plain_error(event.event_specific_data.error)
+    return outcome
+
+
+def _plain_error(error) -> str:
+    """The user's sentence from our own exceptions; otherwise a short pointer to the log."""
+    chain, e = [], error
+    while e is not None:
+        chain.append(e)
+        e = e.cause or getattr(e, "context", None)
+    for e in chain:
+        if e.cls_name in PLAIN_ERRORS:
+            return e.message.split(": ", 1)[-1].strip() if e.message.startswith(e.cls_name) else e.message.strip()
+    for e in chain:
+        if e.cls_name == "DbtCliError" or "dbt" in (e.message or "").lower():
+            return "The dbt build failed (a model or data test); run with --verbose or see the log under TRAINSMART_HOME/logs."
+    last = chain[-1]
+    return f"{last.cls_name}: {last.message.strip().splitlines()[0] if last.message else ''} (details in the log under TRAINSMART_HOME/logs)"

@@ -1,0 +1,59 @@
+"""`trainsmart status`: what is landed, the last runs and the Strava budget, read from the
+snapshot (so it answers even while a sync holds the database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+
+from pipelines import warehouse
+from pipelines.config import Settings
+
+
+def print_status(settings: Settings, out=sys.stdout) -> int:
+    if not settings.snapshot_path.exists():
+        print("Nothing synced yet: run `trainsmart sync` (Strava API) or `trainsmart import-export PATH`.", file=sys.stderr)
+        return 1
+    con = warehouse.connect_reader(settings.snapshot_path)
+    try:
+        print(f"Database: {settings.db_path}", file=out)
+        print(f"Snapshot for queries: {settings.snapshot_path} "
+              f"(published {dt.datetime.fromtimestamp(settings.snapshot_path.stat().st_mtime):%Y-%m-%d %H:%M})", file=out)
+        rows = con.execute("""
+            select source, count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null),
+                   min(cast(json->>'start_date_local' as varchar)), max(cast(json->>'start_date_local' as varchar))
+            from raw.activities group by source order by source""").fetchall()
+        if not rows:
+            print("Activities: none yet", file=out)
+        for source, live, deleted, first, last in rows:
+            print(f"Activities from {source}: {live} ({deleted} deleted upstream), {first[:10]} to {last[:10]}", file=out)
+        streams = con.execute("select count(*), coalesce(sum(sample_count), 0) from raw.stream_fetches").fetchone()
+        print(f"Streams: {streams[0]} activities, {streams[1]} samples", file=out)
+        todo = con.execute("""
+            select count(*) from raw.activities a
+            left join raw.stream_fetches f using (source, activity_id)
+            where a.source = 'api' and a.deleted_at is null
+              and coalesce(cast(a.json->>'has_heartrate' as boolean), false)
+              and (f.activity_id is null or f.stream_signature is distinct from a.stream_signature)""").fetchone()[0]
+        if todo:
+            print(f"Heart-rate streams still to fetch: {todo}", file=out)
+        print("Last runs:", file=out)
+        for kind, started, finished, status, requests, message in con.execute("""
+                select kind, started_at, finished_at, status, requests, message from raw.sync_runs
+                order by started_at desc limit 5""").fetchall():
+            took = f"{(finished - started).total_seconds():.0f}s" if finished else "running or killed"
+            print(f"  {started:%Y-%m-%d %H:%M} {kind:<13} {status:<9} {took:>8}  "
+                  f"{'' if requests is None else str(requests) + ' requests  '}{message or ''}", file=out)
+        budget = con.execute("select value from raw.sync_state where key = 'rate_budget'").fetchone()
+        if budget:
+            from pipelines.strava.api import RateBudget
+
+            b = RateBudget(**json.loads(budget[0]))
+            left_15, left_day = b.left()
+            if left_15 is not None:
+                print(f"Strava budget left (reserve kept): {left_15} requests this quarter hour, {left_day} today "
+                      f"(limits {b.limit_15} per 15 min, {b.limit_day} per day)", file=out)
+    finally:
+        con.close()
+    return 0

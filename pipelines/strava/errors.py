@@ -1,0 +1,22 @@
+"""Errors of the Strava side that a user can act on; each message is one plain sentence."""
+
+from __future__ import annotations
+
+
+class StravaError(Exception):
+    """A problem the user must fix (credentials, scope, subscription, host); sync exits non-zero."""
+
+
+class SyncStopped(Exception):
+    """The sync stopped early on purpose (rate budget spent, transient faults outlasted retries).
+
+    Everything fetched so far is committed; the next run goes on. CLI exit code 75.
+    """
+
+
+INACTIVE_MESSAGE = (
+    "Strava refuses every request because your API application is inactive: since 2026 an API "
+    "application only works while the account that owns it has a paid Strava subscription. "
+    "Subscribe with that account and reactivate the app at https://www.strava.com/settings/api, "
+    "or import your Strava bulk export instead (`trainsmart import-export PATH`)."
+)

@@ -1,0 +1,273 @@
+"""One athlete's Strava data into the raw tables: incremental, resumable, within rate limits.
+
+The activity listing is keyset-paged in ascending start order: each page asks for
+`after` = (last start seen - 1 s) until a page brings no unseen id. Every page is
+committed on its own together with the listing's progress, so a run killed at any
+point resumes where it stopped, and a re-run only re-upserts (never duplicates).
+
+- incremental: the listing starts at the newest landed start minus the look-back window,
+  which refreshes recent edits and notices deletions inside the window;
+- reconciliation (`--full`, or every `reconcile_days`): the listing starts at 0, which
+  relists everything (~1 request per 200 activities), refreshes edits and marks every
+  activity Strava no longer lists as deleted;
+- streams: afterwards, oldest first, for each activity with heart rate whose stream was
+  not fetched for its current `stream_signature` (so exactly once, again only after an edit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import duckdb
+
+from pipelines import landing, warehouse
+from pipelines.warehouse import transaction
+from pipelines.config import Settings
+from pipelines.strava.api import NotFound, RateBudget, StravaApi
+from pipelines.strava.errors import StravaError, SyncStopped
+from pipelines.strava.tokens import TokenStore
+
+PER_PAGE = 200
+STREAM_KEYS = "time,heartrate,moving,distance,altitude,velocity_smooth"
+SOURCE = "api"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SyncResult:
+    complete: bool = True
+    message: str = ""
+    requests: int = 0
+    pages: int = 0
+    activities_new: int = 0
+    activities_updated: int = 0
+    activities_unchanged: int = 0
+    deleted: int = 0
+    streams_fetched: int = 0
+    stream_samples: int = 0
+    streams_left: int = 0
+    reconciled: bool = False
+    budget: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+# -- sync state (raw.sync_state key/value) ------------------------------------------------
+def get_state(con: duckdb.DuckDBPyConnection, key: str) -> Any:
+    row = con.execute("select value from raw.sync_state where key = ?", [key]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def set_state(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> None:
+    con.execute(
+        "insert or replace into raw.sync_state (key, value, updated_at) values (?, ?, ?)",
+        [key, json.dumps(value), landing.utcnow()],
+    )
+
+
+def _epoch(iso: str) -> int:
+    return int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+class StravaSync:
+    def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection, *, full: bool = False,
+                 lookback_days: int = 7, reconcile_days: int = 7, progress: Progress | None = None,
+                 api: StravaApi | None = None):
+        self.settings = settings
+        self.con = con
+        self.full = full
+        self.lookback_s = lookback_days * 86400
+        self.reconcile_days = reconcile_days
+        self.progress = progress or (lambda msg: None)
+        self.result = SyncResult()
+        budget = RateBudget(**(get_state(con, "rate_budget") or {}))
+        self.api = api or StravaApi(settings, TokenStore(settings.token_file, settings.strava_refresh_token), budget=budget)
+
+    # -- the run ---------------------------------------------------------------------
+    def run(self) -> SyncResult:
+        try:
+            self._athlete()
+            self._listing()
+            self._streams()
+        except SyncStopped as stop:
+            self.result.complete = False
+            self.result.message = str(stop)
+        finally:
+            self.result.requests = self.api.requests_sent
+            self.result.budget = self.api.budget.as_dict()
+            self.result.streams_left = self._streams_todo_count()
+            set_state(self.con, "rate_budget", {k: getattr(self.api.budget, k) for k in
+                                                ("usage_15", "limit_15", "usage_day", "limit_day", "seen_at")})
+        if self.result.complete:
+            self.result.message = "Strava sync complete"
+        else:
+            self.result.message += (f"; {self.result.streams_left} heart-rate streams"
+                                    f"{' and the rest of the activity list' if get_state(self.con, 'listing') else ''}"
+                                    " left for the next run")
+        return self.result
+
+    def _athlete(self) -> None:
+        """Athlete and HR zones: on the first run, on --full, and with each reconciliation."""
+        row = self.con.execute("select max(fetched_at) from raw.athlete").fetchone()
+        if row[0] is not None and not self.full and not self._reconcile_due():
+            return
+        athlete = self.api.get("/athlete")
+        zones = self.api.get("/athlete/zones")
+        now = landing.utcnow()
+        self.con.execute("insert or replace into raw.athlete values (?, ?, ?)", [athlete["id"], json.dumps(athlete), now])
+        self.con.execute("insert or replace into raw.athlete_zones values (?, ?, ?)", [athlete["id"], json.dumps(zones), now])
+        self.progress(f"athlete {athlete['id']} and HR zones fetched")
+
+    def _reconcile_due(self) -> bool:
+        last = get_state(self.con, "last_full_listing_at")
+        if last is None:
+            return True
+        age = dt.datetime.now(dt.timezone.utc).timestamp() - last
+        return age >= self.reconcile_days * 86400
+
+    # -- listing ------------------------------------------------------------------------
+    def _listing(self) -> None:
+        listing = get_state(self.con, "listing")  # an unfinished listing resumes
+        if listing is None or (self.full and listing["start"] != 0):
+            if self.full or self._reconcile_due():
+                start = 0
+            else:
+                newest = self.con.execute(
+                    "select max(epoch(cast(json->>'start_date' as timestamptz)))::bigint "
+                    "from raw.activities where source = ?", [SOURCE]).fetchone()[0]
+                start = max(0, int(newest) - self.lookback_s) if newest is not None else 0
+            listing = {"start": start, "after": start}
+            set_state(self.con, "listing", listing)
+        self.result.reconciled = listing["start"] == 0
+        previous_ids: set[int] = set(listing.get("last_ids", []))
+        while True:
+            after = listing["after"]
+            page = self.api.get("/athlete/activities", after=after, page=1, per_page=PER_PAGE)
+            self.result.pages += 1
+            unseen = [a for a in page if int(a["id"]) not in previous_ids]
+            if not unseen:
+                with transaction(self.con):
+                    # end of the list: whatever we hold after `after` that Strava did not list is gone
+                    self._mark_missing(after, None, [int(a["id"]) for a in page])
+                    self.con.execute("delete from raw.sync_state where key = 'listing'")
+                    if listing["start"] == 0:
+                        set_state(self.con, "last_full_listing_at", dt.datetime.now(dt.timezone.utc).timestamp())
+                self.progress(f"activity list complete: {self.result.pages} pages")
+                return
+            last_start = max(_epoch(a["start_date"]) for a in page)
+            previous_ids = {int(a["id"]) for a in page if _epoch(a["start_date"]) >= last_start - 1}
+            listing = {"start": listing["start"], "after": last_start - 1, "last_ids": sorted(previous_ids)}
+            with transaction(self.con):
+                for activity in unseen:
+                    self._land(activity)
+                # everything strictly between `after` and the page's last start was listed on this page
+                self._mark_missing(after, last_start, [int(a["id"]) for a in page])
+                set_state(self.con, "listing", listing)
+            self.progress(f"page {self.result.pages}: {len(unseen)} activities up to "
+                          f"{dt.datetime.fromtimestamp(last_start, dt.timezone.utc):%Y-%m-%d}")
+
+    def _land(self, activity: dict) -> None:
+        signature = landing.stream_signature(activity)
+        row = self.con.execute("select json, deleted_at from raw.activities where source = ? and activity_id = ?",
+                               [SOURCE, int(activity["id"])]).fetchone()
+        if row is not None and row[1] is None and json.loads(row[0]) == activity:
+            self.result.activities_unchanged += 1
+            return
+        landing.upsert_activity(self.con, SOURCE, activity, signature)
+        if row is None:
+            self.result.activities_new += 1
+        else:
+            self.result.activities_updated += 1
+
+    def _mark_missing(self, after: int, before: int | None, listed: list[int]) -> None:
+        """Activities we hold with after < start < before that Strava did not list are deleted upstream."""
+        ids = [r[0] for r in self.con.execute(
+            """
+            select activity_id from raw.activities
+            where source = ? and deleted_at is null
+              and epoch(cast(json->>'start_date' as timestamptz)) > ?
+              and (? is null or epoch(cast(json->>'start_date' as timestamptz)) < ?)
+              and activity_id not in (select unnest(?::bigint[]))
+            """, [SOURCE, after, before, before, listed]).fetchall()]
+        if ids:
+            landing.mark_deleted(self.con, SOURCE, ids)
+            self.result.deleted += len(ids)
+            self.progress(f"{len(ids)} activities deleted on Strava")
+
+    # -- streams ------------------------------------------------------------------------
+    STREAMS_TODO = """
+        from raw.activities a
+        left join raw.stream_fetches f on f.source = a.source and f.activity_id = a.activity_id
+        where a.source = 'api' and a.deleted_at is null
+          and coalesce(cast(a.json->>'has_heartrate' as boolean), false)
+          and (f.activity_id is null or f.stream_signature is distinct from a.stream_signature)
+    """
+
+    def _streams_todo_count(self) -> int:
+        return self.con.execute("select count(*) " + self.STREAMS_TODO).fetchone()[0]
+
+    def _streams(self) -> None:
+        todo = self.con.execute(
+            "select a.activity_id, a.stream_signature " + self.STREAMS_TODO
+            + " order by cast(a.json->>'start_date' as timestamptz), a.activity_id").fetchall()
+        for i, (activity_id, signature) in enumerate(todo, 1):
+            try:
+                data = self.api.get(f"/activities/{activity_id}/streams", keys=STREAM_KEYS, key_by_type="true")
+            except NotFound:
+                self._stream_not_found(activity_id, signature)
+                continue
+            streams = {key: (data.get(key) or {}).get("data") for key in landing.STREAM_KEYS} if isinstance(data, dict) else {}
+            with transaction(self.con):
+                n = landing.replace_stream(self.con, SOURCE, activity_id, streams, signature)
+            self.result.streams_fetched += 1
+            self.result.stream_samples += n
+            if i % 25 == 0 or i == len(todo):
+                left = self.api.budget.left()
+                self.progress(f"streams {i}/{len(todo)} (budget left: {left[0]} this quarter hour, {left[1]} today)")
+
+    def _stream_not_found(self, activity_id: int, signature: str) -> None:
+        """No stream: either the activity is gone (then mark it deleted) or it has none (remember that)."""
+        try:
+            self.api.get(f"/activities/{activity_id}")
+        except NotFound:
+            with transaction(self.con):
+                landing.mark_deleted(self.con, SOURCE, [activity_id])
+            self.result.deleted += 1
+            return
+        with transaction(self.con):
+            landing.replace_stream(self.con, SOURCE, activity_id, {}, signature)
+
+
+def run_sync(settings: Settings, *, full: bool = False, progress: Progress | None = None,
+             lookback_days: int = 7, reconcile_days: int = 7) -> SyncResult:
+    """Take the writer lock, sync, record the run in raw.sync_runs, publish the read snapshot."""
+    run_id = uuid.uuid4().hex
+    with warehouse.writer_lock(settings.db_path, on_wait=lambda: (progress or print)("waiting for another run to finish")):
+        con = warehouse.connect_writer(settings.db_path)
+        try:
+            con.execute("insert into raw.sync_runs (run_id, kind, started_at, status) values (?, 'sync', ?, 'running')",
+                        [run_id, landing.utcnow()])
+            status, message, result = "failed", None, None
+            try:
+                sync = StravaSync(settings, con, full=full, lookback_days=lookback_days,
+                                  reconcile_days=reconcile_days, progress=progress)
+                result = sync.run()
+                status, message = ("complete" if result.complete else "partial"), result.message
+                return result
+            except StravaError as e:
+                message = str(e)
+                raise
+            finally:
+                con.execute(
+                    "update raw.sync_runs set finished_at = ?, status = ?, requests = ?, summary = ?, message = ? where run_id = ?",
+                    [landing.utcnow(), status, result.requests if result else None,
+                     json.dumps(result.summary()) if result else None, message, run_id])
+        finally:
+            con.close()
+            warehouse.publish_snapshot(settings.db_path, settings.snapshot_path)

@@ -1,0 +1,52 @@
+"""The OAuth token file: Strava rotates the refresh token on every refresh, and the old one
+stops working, so the newest one is written to disk (mode 0600) the moment it arrives."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REFRESH_MARGIN_S = 300  # refresh this long before expiry, so a request never races the clock
+
+
+@dataclass
+class Token:
+    refresh_token: str
+    access_token: str | None = None
+    expires_at: int = 0
+    scope: str | None = None  # known only from `trainsmart auth` (the refresh grant does not say)
+    athlete_id: int | None = None
+
+    def needs_refresh(self, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return not self.access_token or self.expires_at - now < REFRESH_MARGIN_S
+
+
+class TokenStore:
+    def __init__(self, path: Path, env_refresh_token: str | None = None):
+        self.path = path
+        self.env_refresh_token = env_refresh_token
+
+    def load(self) -> Token | None:
+        """The stored token wins over STRAVA_REFRESH_TOKEN, which only seeds the first run."""
+        if self.path.exists():
+            data = json.loads(self.path.read_text())
+            return Token(**{k: data.get(k) for k in Token.__dataclass_fields__ if k in data})
+        if self.env_refresh_token:
+            return Token(refresh_token=self.env_refresh_token)
+        return None
+
+    def save(self, token: Token) -> None:
+        """Atomic write with 0600 from the first byte (never world-readable, even briefly)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(asdict(token), fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
