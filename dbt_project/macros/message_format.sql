@@ -1,0 +1,16 @@
+{# Number formatting for flag messages (portable casts). #}
+
+{# 0.6234 -> '62' (a share or change as a whole percentage) #}
+{% macro fmt_percent(expr) -%}
+    cast(cast(round({{ expr }} * 100, 0) as integer) as varchar)
+{%- endmacro %}
+
+{# 1.3456 -> '1.35' #}
+{% macro fmt_decimal(expr, digits=2) -%}
+    cast(cast(round({{ expr }}, {{ digits }}) as decimal(18, {{ digits }})) as varchar)
+{%- endmacro %}
+
+{# 3.0 -> '3' #}
+{% macro fmt_integer(expr) -%}
+    cast(cast(round({{ expr }}, 0) as integer) as varchar)
+{%- endmacro %}

@@ -1,0 +1,12 @@
+{#
+    Generic test: the boolean SQL `expression` holds for every row (optionally only for the
+    rows matching `where_clause`).
+#}
+{% test expression_is_true(model, expression, where_clause=none) %}
+    select *
+    from {{ model }}
+    where not ({{ expression }})
+    {%- if where_clause %}
+      and ({{ where_clause }})
+    {%- endif %}
+{% endtest %}

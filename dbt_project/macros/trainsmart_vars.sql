@@ -1,0 +1,76 @@
+{#
+    Reading the project vars (dbt_project.yml) as SQL literals.
+
+    Precedence for the as-of date and the athlete profile:
+      1. --vars '{"as_of_date": "2026-03-01", "hr_max": 188, ...}'  (what the Python side passes)
+      2. the environment variable of CONTRACT.md (TRAINSMART_AS_OF, ATHLETE_HR_MAX,
+         ATHLETE_HR_REST, ATHLETE_LTHR, ATHLETE_SEX), for running dbt by hand
+      3. the default in dbt_project.yml (null = derived from the data, METRICS.md 1)
+    The as-of date finally defaults to today: the local date at which this dbt run started.
+#}
+
+{% macro _var_or_env(name, env_name) -%}
+    {%- set value = var(name, none) -%}
+    {%- if value is none or (value | string | trim) == '' -%}
+        {%- set value = env_var(env_name, '') if env_name else '' -%}
+    {%- endif -%}
+    {%- if value is none or (value | string | trim) == '' -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- do return(value | string | trim) -%}
+{%- endmacro %}
+
+
+{# The as-of date as text YYYY-MM-DD. #}
+{% macro as_of_date_text() -%}
+    {%- set value = _var_or_env('as_of_date', 'TRAINSMART_AS_OF') -%}
+    {%- if value is none -%}
+        {%- set value = run_started_at.astimezone().date().isoformat() -%}
+    {%- endif -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
+        {%- do exceptions.raise_compiler_error("as_of_date must be a date like 2026-03-01, got '" ~ value ~ "'") -%}
+    {%- endif -%}
+    {%- do return(value) -%}
+{%- endmacro %}
+
+{# The as-of date as a SQL date expression. #}
+{% macro as_of_date() -%}
+    cast('{{ as_of_date_text() }}' as date)
+{%- endmacro %}
+
+
+{# A numeric profile var as a double literal, or a typed null when unset. #}
+{% macro profile_number(name, env_name) -%}
+    {%- set value = _var_or_env(name, env_name) -%}
+    {%- if value is none -%}
+        cast(null as {{ type_double() }})
+    {%- else -%}
+        {%- if not modules.re.match('^[+-]?[0-9]+(\.[0-9]*)?$', value) -%}
+            {%- do exceptions.raise_compiler_error(name ~ " must be a number, got '" ~ value ~ "'") -%}
+        {%- endif -%}
+        {{ dbl(value) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# The athlete's sex as 'F', 'M' or null (F/female/M/male in any case; anything else unspecified). #}
+{% macro athlete_sex() -%}
+    {%- set value = (_var_or_env('sex', 'ATHLETE_SEX') or '') | lower -%}
+    {%- if value in ('f', 'female') -%}
+        'F'
+    {%- elif value in ('m', 'male') -%}
+        'M'
+    {%- else -%}
+        cast(null as varchar)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# A threshold / setting var as a double literal (must be set; defaults in dbt_project.yml). #}
+{% macro num_var(name) -%}
+    {%- set value = var(name) -%}
+    {%- if value is none or not modules.re.match('^[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$', value | string | trim) -%}
+        {%- do exceptions.raise_compiler_error("var " ~ name ~ " must be a number, got '" ~ value ~ "'") -%}
+    {%- endif -%}
+    {{ dbl(value | string | trim) }}
+{%- endmacro %}

@@ -1,0 +1,97 @@
+-- One row per Strava activity: the API, bulk-export and device-file landings unified
+-- (same activity_id -> the 'api' row wins over 'export' over 'files'), typed and renamed
+-- from the raw JSON. An activity whose winning row is marked deleted is left out: a
+-- deletion seen upstream by the API beats an older export that still holds it.
+-- No as-of filter here (that is intermediate's job).
+
+with
+
+source as (
+
+    select * from {{ source('strava', 'activities') }}
+
+),
+
+athletes as (
+
+    select * from {{ source('strava', 'athlete') }}
+
+),
+
+-- Rows landed without an athlete id (device files) belong to the synced athlete, else to
+-- the lowest athlete id seen in the landing, else to athlete 0.
+fallback_athlete as (
+
+    select
+        coalesce(
+            (select min(athletes.athlete_id) from athletes),
+            (select min(source.athlete_id) from source),
+            cast(0 as bigint)
+        ) as athlete_id
+
+),
+
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by source.activity_id
+            order by
+                case source.source
+                    when 'api' then 1
+                    when 'export' then 2
+                    when 'files' then 3
+                    else 4
+                end,
+                source.updated_at desc
+        ) as source_rank
+    from source
+
+),
+
+winners as (
+
+    select * from ranked
+    where source_rank = 1 and deleted_at is null
+
+),
+
+renamed as (
+
+    select
+        winners.activity_id,
+        cast(coalesce(
+            winners.athlete_id,
+            cast({{ json_text('winners.json', 'athlete.id') }} as bigint),
+            fallback_athlete.athlete_id
+        ) as bigint) as athlete_id,
+        winners.source,
+        -- the string exactly as Strava sent it; stravalib would have rewritten unknown types
+        coalesce(
+            nullif({{ json_text('winners.json', 'sport_type') }}, ''),
+            nullif({{ json_text('winners.json', 'type') }}, '')
+        ) as sport_type,
+        {{ json_text('winners.json', 'name') }} as activity_name,
+        {{ iso_text_to_timestamp(json_text('winners.json', 'start_date')) }} as start_date_utc,
+        -- local wall time; Strava labels it Z but it is not UTC
+        {{ iso_text_to_timestamp(json_text('winners.json', 'start_date_local')) }} as start_date_local,
+        cast({{ json_text('winners.json', 'moving_time') }} as {{ type_double() }}) as moving_time_s,
+        cast({{ json_text('winners.json', 'elapsed_time') }} as {{ type_double() }}) as elapsed_time_s,
+        cast({{ json_text('winners.json', 'distance') }} as {{ type_double() }}) as distance_m,
+        cast({{ json_text('winners.json', 'total_elevation_gain') }} as {{ type_double() }}) as elevation_gain_m,
+        cast({{ json_text('winners.json', 'average_heartrate') }} as {{ type_double() }}) as average_heartrate,
+        cast({{ json_text('winners.json', 'max_heartrate') }} as {{ type_double() }}) as max_heartrate,
+        coalesce(cast({{ json_text('winners.json', 'has_heartrate') }} as boolean), false) as has_heartrate,
+        cast(cast({{ json_text('winners.json', 'workout_type') }} as {{ type_double() }}) as integer) as workout_type,
+        coalesce(cast({{ json_text('winners.json', 'manual') }} as boolean), false) as is_manual,
+        coalesce(cast({{ json_text('winners.json', 'trainer') }} as boolean), false) as is_trainer,
+        winners.stream_signature,
+        winners.first_seen_at,
+        winners.updated_at
+    from winners
+    cross join fallback_athlete
+
+)
+
+select * from renamed
