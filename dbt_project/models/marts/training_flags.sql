@@ -201,15 +201,15 @@ low_consistency as (
 
 overreaching_components as (
 
-    select athlete_id, week_start, flag from volume_spike
+    select athlete_id, week_start, flag, 'a jump in running volume' as label from volume_spike
     union all
-    select athlete_id, week_start, flag from acwr_high
+    select athlete_id, week_start, flag, 'a sharp rise in load' as label from acwr_high
     union all
-    select athlete_id, week_start, flag from high_monotony
+    select athlete_id, week_start, flag, 'days all alike' as label from high_monotony
     union all
-    select athlete_id, week_start, flag from deep_fatigue
+    select athlete_id, week_start, flag, 'lasting fatigue' as label from deep_fatigue
     union all
-    select athlete_id, week_start, flag from no_rest_day
+    select athlete_id, week_start, flag, 'no rest day' as label from no_rest_day
 
 ),
 
@@ -225,7 +225,7 @@ overreaching as (
         {{ dbt.concat([
             fmt_integer('count(*)'),
             "' load warnings came together this week ('",
-            dbt.listagg("replace(flag, '_', ' ')", "', '", "order by flag"),
+            dbt.listagg("label", "', '", "order by label"),
             "'). Back off: make the coming week clearly easier, with less volume and at least one rest day.'"
         ]) }} as message
     from overreaching_components
