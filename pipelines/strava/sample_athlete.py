@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -320,6 +321,8 @@ def _record(segs, rng: random.Random, *, alt0: float, mean_dt: float, cap: float
     """Samples the segments like a watch with smart recording."""
     cum = _DT_CUM[mean_dt]
     ceiling = cap - 3.0 if cap < 160 else 250.0  # easy sessions stay easy, races may hit the cap
+    top = cum[-1]
+    lag = [0.0] + [1 - math.exp(-k / tau) for k in range(1, 11)]
     total = sum(s[0] for s in segs)
     # pause (gap > 30 s, auto-pause) and stop (standing, recording on) moments
     pause_at = sorted(rng.uniform(0.1, 0.9) * total for _ in range(pauses))
@@ -340,12 +343,7 @@ def _record(segs, rng: random.Random, *, alt0: float, mean_dt: float, cap: float
     for seg_s, speed, target, grade in segs:
         seg_end = clock + seg_s
         while clock < seg_end:
-            r = rand() * cum[-1]
-            step = 1
-            for k, c in enumerate(cum):
-                if r <= c:
-                    step = k + 1
-                    break
+            step = bisect_left(cum, rand() * top) + 1
             moving = True
             if pause_at and clock >= pause_at[0]:
                 pause_at.pop(0)
@@ -371,7 +369,7 @@ def _record(segs, rng: random.Random, *, alt0: float, mean_dt: float, cap: float
             else:
                 v = speed * (0.94 + 0.12 * rand())
                 eff = min(target + drift_per_h * clock / 3600.0, ceiling)
-                hr += (eff - hr) * (1 - math.exp(-step / tau)) + (rand() + rand() - 1.0) * 2.2
+                hr += (eff - hr) * lag[step] + (rand() + rand() - 1.0) * 2.2
                 clock += step
             t += step
             d += v * step

@@ -1,0 +1,737 @@
+"""A local, faithful stand-in for the Strava v3 API (and its OAuth token endpoint).
+
+It serves a :class:`~pipelines.strava.sample_athlete.SampleAthlete` over real HTTP on
+127.0.0.1, so the product and its tests drive the real stravalib client against it.  It
+answers like Strava does (developers.strava.com): the same JSON shapes for activities,
+streams, zones and errors, refresh-token rotation, the two rate-limit windows with their
+``X-RateLimit-*`` / ``X-ReadRateLimit-*`` headers, scopes (``activity:read`` hides
+"only me" activities, ``/athlete/zones`` needs ``profile:read_all``), 404s for deleted
+activities and the 403 of an inactive application.  Fault switches make it fail on
+purpose.
+
+Run it by hand::
+
+    python -m pipelines.strava.fake_api --port 8765 --end-date 2026-11-25
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import json
+import random
+import secrets
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from pipelines.strava.sample_athlete import SampleAthlete, generate_sample_athlete
+
+API_PREFIX = "/api/v3"
+STREAM_TYPES = ("time", "latlng", "distance", "altitude", "velocity_smooth", "heartrate", "cadence",
+                "watts", "temp", "moving", "grade_smooth")
+RESOLUTION_POINTS = {"low": 100, "medium": 1000, "high": 10000}
+
+# Strava's error bodies
+ERR_AUTH = {"message": "Authorization Error",
+            "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]}
+ERR_NOT_FOUND_RECORD = {"message": "Record Not Found",
+                        "errors": [{"resource": "Activity", "field": "id", "code": "invalid"}]}
+ERR_NOT_FOUND_PATH = {"message": "Resource Not Found",
+                      "errors": [{"resource": "resource", "field": "path", "code": "invalid"}]}
+ERR_RATE = {"message": "Rate Limit Exceeded",
+            "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]}
+ERR_INACTIVE = {"message": "Forbidden",
+                "errors": [{"resource": "Application", "field": "Status", "code": "Inactive"}]}
+
+
+def _missing_scope(scope: str) -> dict:
+    return {"message": "Authorization Error",
+            "errors": [{"resource": "AccessToken", "field": f"{scope}_permission", "code": "missing"}]}
+
+
+def _bad_request(resource: str, field: str, code: str = "invalid") -> dict:
+    return {"message": "Bad Request", "errors": [{"resource": resource, "field": field, "code": code}]}
+
+
+_HTML_ERRORS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Time-out",
+}
+
+
+def _html_error(status: int) -> str:
+    reason = _HTML_ERRORS.get(status, "Error")
+    return (f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n")
+
+
+def _epoch(iso_z: str) -> float:
+    return dt.datetime.strptime(iso_z, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+class _Response:
+    __slots__ = ("status", "body", "headers", "content_type")
+
+    def __init__(self, status: int, body: Any, headers: dict | None = None, content_type: str | None = None):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.content_type = content_type
+
+
+class FakeStrava:
+    """A Strava v3 API on 127.0.0.1 serving one athlete. Thread-safe; a context manager."""
+
+    def __init__(
+        self,
+        athlete: SampleAthlete | None = None,
+        *,
+        client_id: str = "12345",
+        client_secret: str = "fake-secret",
+        refresh_token: str = "fake-refresh-0",
+        access_token_ttl_s: int = 21600,
+        read_limit_15min: int = 100,
+        read_limit_daily: int = 1000,
+        overall_limit_15min: int = 200,
+        overall_limit_daily: int = 2000,
+        scope: str = "read,activity:read_all",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if athlete is None:
+            athlete = generate_sample_athlete(dt.datetime.fromtimestamp(clock(), dt.timezone.utc).date())
+        self.client_id = str(client_id)
+        self.client_secret = client_secret
+        self.access_token_ttl_s = int(access_token_ttl_s)
+        self.read_limit_15min = read_limit_15min
+        self.read_limit_daily = read_limit_daily
+        self.overall_limit_15min = overall_limit_15min
+        self.overall_limit_daily = overall_limit_daily
+        self.clock = clock
+        self._lock = threading.RLock()
+
+        self._athlete = copy.deepcopy(athlete.athlete)
+        self._zones = copy.deepcopy(athlete.zones)
+        self._activities: dict[int, dict] = {}
+        self._start: dict[int, float] = {}
+        for a in athlete.activities:
+            self._put(copy.deepcopy(a))
+        self._streams: dict[int, dict[str, list]] = {k: v for k, v in athlete.streams.items()}
+        self._synth_cache: dict[int, dict[str, list]] = {}
+
+        # tokens
+        self._refresh_token = refresh_token
+        self._refresh_scope = scope
+        self._access: dict[str, tuple[float, str]] = {}  # token -> (expires_at, scope)
+        self._codes: dict[str, str] = {}  # authorization code -> scope
+
+        # rate limits
+        self._window15 = None
+        self._window_day = None
+        self._used15 = self._used_day = self._read15 = self._read_day = 0
+
+        # faults
+        self._fail_queue: list[tuple[int, str]] = []
+        self._fail_oauth = False
+        self._inactive = False
+
+        self.request_log: list[tuple[str, str, dict]] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        """Starts serving in a daemon thread; returns the base URL ``http://127.0.0.1:PORT``."""
+        if self._server is not None:
+            return self.base_url  # type: ignore[return-value]
+        handler = type("_BoundHandler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://{host}:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-strava", daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> "FakeStrava":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ tokens
+    @property
+    def current_refresh_token(self) -> str:
+        with self._lock:
+            return self._refresh_token
+
+    def issue_authorization_code(self, scope: str = "read,activity:read_all") -> str:
+        """A single-use code, as Strava's redirect after the athlete allowed access would carry."""
+        with self._lock:
+            code = secrets.token_hex(20)
+            self._codes[code] = scope
+            return code
+
+    def issue_access_token(self, scope: str | None = None) -> str:
+        """A valid access token without the OAuth dance (for tests of raw shapes)."""
+        with self._lock:
+            return self._new_access(scope if scope is not None else self._refresh_scope)
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far is expired from now on."""
+        with self._lock:
+            now = self.clock()
+            self._access = {t: (min(exp, now - 1), sc) for t, (exp, sc) in self._access.items()}
+
+    def _new_access(self, scope: str) -> str:
+        token = secrets.token_hex(20)
+        self._access[token] = (self.clock() + self.access_token_ttl_s, scope)
+        return token
+
+    # ------------------------------------------------------------------ rate limits
+    def advance_window(self) -> None:
+        """As if the next quarter hour had begun: the 15-minute usage starts from 0."""
+        with self._lock:
+            self._used15 = self._read15 = 0
+
+    def advance_day(self) -> None:
+        """As if the next UTC day had begun: both usages start from 0."""
+        with self._lock:
+            self._used15 = self._read15 = self._used_day = self._read_day = 0
+
+    def rate_usage(self) -> dict[str, int]:
+        with self._lock:
+            self._roll_windows()
+            return {"overall_15min": self._used15, "overall_daily": self._used_day,
+                    "read_15min": self._read15, "read_daily": self._read_day}
+
+    def _roll_windows(self) -> None:
+        now = self.clock()
+        q, d = int(now // 900), int(now // 86400)
+        if self._window_day != d:
+            self._window_day = d
+            self._used_day = self._read_day = 0
+        if self._window15 != q:
+            self._window15 = q
+            self._used15 = self._read15 = 0
+
+    def _rate_headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": f"{self.overall_limit_15min},{self.overall_limit_daily}",
+            "X-RateLimit-Usage": f"{self._used15},{self._used_day}",
+            "X-ReadRateLimit-Limit": f"{self.read_limit_15min},{self.read_limit_daily}",
+            "X-ReadRateLimit-Usage": f"{self._read15},{self._read_day}",
+        }
+
+    def _count(self, method: str) -> bool:
+        """Counts one request; True when it is past a limit (it still counts, as on Strava)."""
+        self._roll_windows()
+        self._used15 += 1
+        self._used_day += 1
+        over = self._used15 > self.overall_limit_15min or self._used_day > self.overall_limit_daily
+        if method == "GET":
+            self._read15 += 1
+            self._read_day += 1
+            over = over or self._read15 > self.read_limit_15min or self._read_day > self.read_limit_daily
+        return over
+
+    # ------------------------------------------------------------------ faults
+    def fail_next(self, n: int, status: int = 503, body: str = "auto", oauth: bool = False) -> None:
+        """The next ``n`` API requests answer ``status``.
+
+        ``body``: "html" (an edge proxy page, no rate-limit headers, not counted), "json"
+        (Strava's JSON error, counted, with headers) or "auto" (html for 502/503/504).
+        With ``oauth=True`` the token endpoint fails too.
+        """
+        kind = body if body != "auto" else ("html" if status in (502, 503, 504) else "json")
+        with self._lock:
+            self._fail_queue.extend([(status, kind)] * n)
+            self._fail_oauth = oauth
+
+    def set_inactive(self, inactive: bool = True) -> None:
+        """An inactive application: Strava answers every request with 403 Inactive."""
+        with self._lock:
+            self._inactive = inactive
+
+    # ------------------------------------------------------------------ upstream data
+    def _put(self, activity: dict) -> None:
+        self._activities[int(activity["id"])] = activity
+        self._start[int(activity["id"])] = _epoch(activity["start_date"])
+
+    def add_activity(self, activity: dict, stream: dict | None = None) -> int:
+        """Adds (or replaces) an activity upstream; returns its id (assigned when missing)."""
+        with self._lock:
+            act = copy.deepcopy(activity)
+            if not act.get("id"):
+                act["id"] = max(self._activities, default=10_000_000_000) + 1_000_003
+            act.setdefault("resource_state", 2)
+            act.setdefault("athlete", {"id": self._athlete["id"], "resource_state": 1})
+            act.setdefault("map", {"id": f"a{act['id']}", "summary_polyline": "", "resource_state": 2})
+            act.setdefault("manual", False)
+            act.setdefault("visibility", "everyone")
+            act.setdefault("private", act["visibility"] == "only_me")
+            self._put(act)
+            self._synth_cache.pop(int(act["id"]), None)
+            if stream is not None:
+                self._streams[int(act["id"])] = copy.deepcopy(stream)
+            else:
+                self._streams.pop(int(act["id"]), None)
+            return int(act["id"])
+
+    def edit_activity(self, activity_id: int, **fields: Any) -> dict:
+        """Changes fields of an activity upstream (name, distance, moving_time, start_date...)."""
+        with self._lock:
+            act = self._activities[int(activity_id)]
+            act.update(copy.deepcopy(fields))
+            self._put(act)
+            self._synth_cache.pop(int(activity_id), None)
+            return copy.deepcopy(act)
+
+    def set_stream(self, activity_id: int, stream: dict | None) -> None:
+        with self._lock:
+            if stream is None:
+                self._streams.pop(int(activity_id), None)
+            else:
+                self._streams[int(activity_id)] = copy.deepcopy(stream)
+            self._synth_cache.pop(int(activity_id), None)
+
+    def delete_activity(self, activity_id: int) -> None:
+        with self._lock:
+            self._activities.pop(int(activity_id))
+            self._start.pop(int(activity_id), None)
+            self._streams.pop(int(activity_id), None)
+            self._synth_cache.pop(int(activity_id), None)
+
+    def activities(self) -> list[dict]:
+        """The current upstream list (deleted ones gone), oldest first."""
+        with self._lock:
+            ids = sorted(self._activities, key=lambda i: (self._start[i], i))
+            return [copy.deepcopy(self._activities[i]) for i in ids]
+
+    def streams_of(self, activity_id: int) -> dict[str, list] | None:
+        """What the streams endpoint serves for this activity (None: 404)."""
+        with self._lock:
+            s = self._stream_for(int(activity_id))
+            return copy.deepcopy(s) if s is not None else None
+
+    def _stream_for(self, aid: int) -> dict[str, list] | None:
+        act = self._activities.get(aid)
+        if act is None:
+            return None
+        if aid in self._streams:
+            return self._streams[aid]
+        if act.get("manual"):
+            return None
+        if aid not in self._synth_cache:
+            self._synth_cache[aid] = _synthesize_stream(act)
+        return self._synth_cache[aid]
+
+    # ------------------------------------------------------------------ logging
+    def reset_log(self) -> None:
+        with self._lock:
+            self.request_log.clear()
+
+    def api_request_count(self) -> int:
+        with self._lock:
+            return sum(1 for _, path, _ in self.request_log if path.startswith(API_PREFIX))
+
+    # ------------------------------------------------------------------ dispatch
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> _Response:
+        parts = urlsplit(raw_path)
+        path = parts.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        with self._lock:
+            is_api = path.startswith(API_PREFIX)
+            is_oauth = path.startswith("/oauth/")
+            if is_api or is_oauth:
+                self.request_log.append((method, path, dict(query)))
+            if self._inactive and (is_api or is_oauth):
+                return _Response(403, ERR_INACTIVE)
+            if is_oauth:
+                if self._fail_oauth and self._fail_queue:
+                    status, kind = self._fail_queue.pop(0)
+                    return self._failure(status, kind, counted=False)
+                return self._oauth(method, path, query, headers, body)
+            if not is_api:
+                return _Response(404, ERR_NOT_FOUND_PATH)
+            if self._fail_queue:
+                status, kind = self._fail_queue.pop(0)
+                if kind == "html":
+                    return self._failure(status, kind, counted=False)
+                self._count(method)
+                return self._failure(status, kind, counted=True)
+            over = self._count(method)
+            rate = self._rate_headers()
+            if over:
+                return _Response(429, ERR_RATE, rate)
+            resp = self._api(method, path[len(API_PREFIX):] or "/", query, headers)
+            resp.headers.update(rate)
+            return resp
+
+    def _failure(self, status: int, kind: str, counted: bool) -> _Response:
+        if kind == "html":
+            return _Response(status, _html_error(status), content_type="text/html")
+        body = ERR_RATE if status == 429 else {"message": _HTML_ERRORS.get(status, "Error"), "errors": []}
+        return _Response(status, body, self._rate_headers() if counted else {})
+
+    # ------------------------------------------------------------------ OAuth
+    def _oauth(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> _Response:
+        form = dict(query)
+        ctype = headers.get("content-type", "")
+        if body:
+            if "json" in ctype:
+                try:
+                    form.update({k: str(v) for k, v in json.loads(body).items()})
+                except ValueError:
+                    return _Response(400, _bad_request("Application", "body"))
+            else:
+                form.update({k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"),
+                                                           keep_blank_values=True).items()})
+        if path == "/oauth/authorize" and method == "GET":
+            return self._authorize(form)
+        if path == "/oauth/deauthorize" and method == "POST":
+            token = form.get("access_token") or _bearer(headers)
+            if token not in self._access:
+                return _Response(401, ERR_AUTH)
+            self._access.clear()
+            return _Response(200, {"access_token": token})
+        if path != "/oauth/token" or method != "POST":
+            return _Response(404, ERR_NOT_FOUND_PATH)
+        if form.get("client_id") != self.client_id:
+            return _Response(400, _bad_request("Application", "client_id"))
+        if form.get("client_secret") != self.client_secret:
+            return _Response(401, {"message": "Authorization Error",
+                                   "errors": [{"resource": "Application", "field": "client_secret",
+                                               "code": "invalid"}]})
+        grant = form.get("grant_type")
+        if grant == "refresh_token":
+            if not form.get("refresh_token") or form.get("refresh_token") != self._refresh_token:
+                return _Response(400, _bad_request("RefreshToken", "refresh_token"))
+            scope = self._refresh_scope
+            extra: dict = {}
+        elif grant == "authorization_code":
+            code = form.get("code", "")
+            if code not in self._codes:
+                return _Response(400, _bad_request("AuthorizationCode", "code"))
+            scope = self._codes.pop(code)
+            extra = {"athlete": _summary_athlete(self._athlete)}
+        else:
+            return _Response(400, _bad_request("Application", "grant_type"))
+        # the refresh token rotates: the old one stops working
+        self._refresh_token = secrets.token_hex(20)
+        self._refresh_scope = scope
+        access = self._new_access(scope)
+        expires_at = int(self._access[access][0])
+        out = {
+            "token_type": "Bearer",
+            "expires_at": expires_at,
+            "expires_in": max(0, expires_at - int(self.clock())),
+            "refresh_token": self._refresh_token,
+            "access_token": access,
+        }
+        out.update(extra)
+        return _Response(200, out)
+
+    def _authorize(self, form: dict) -> _Response:
+        """The browser step: the athlete allows everything asked; redirect with a code."""
+        if form.get("client_id") != self.client_id:
+            return _Response(400, _bad_request("Application", "client_id"))
+        redirect_uri = form.get("redirect_uri")
+        if not redirect_uri or form.get("response_type") != "code":
+            return _Response(400, _bad_request("Application", "redirect_uri" if not redirect_uri else "response_type"))
+        scope = form.get("scope") or "read,activity:read"
+        code = secrets.token_hex(20)
+        self._codes[code] = scope
+        params = {"state": form.get("state", ""), "code": code, "scope": scope}
+        sep = "&" if "?" in redirect_uri else "?"
+        return _Response(302, "", {"Location": f"{redirect_uri}{sep}{urlencode(params)}"}, content_type="text/html")
+
+    # ------------------------------------------------------------------ API
+    def _api(self, method: str, path: str, query: dict, headers: dict) -> _Response:
+        token = _bearer(headers) or query.get("access_token")
+        entry = self._access.get(token or "")
+        if entry is None or entry[0] <= self.clock():
+            return _Response(401, ERR_AUTH)
+        scopes = set(entry[1].replace(" ", ",").split(","))
+        can_read = bool(scopes & {"activity:read", "activity:read_all"})
+        read_all = "activity:read_all" in scopes
+        if method != "GET":
+            return _Response(404, ERR_NOT_FOUND_PATH)
+        segs = [s for s in path.split("/") if s]
+        if segs == ["athlete"]:
+            if "profile:read_all" in scopes:
+                return _Response(200, self._athlete)
+            return _Response(200, _summary_athlete(self._athlete))
+        if segs == ["athlete", "zones"]:
+            if "profile:read_all" not in scopes:
+                return _Response(401, _missing_scope("profile:read_all"))
+            return _Response(200, self._zones)
+        if segs == ["athlete", "activities"]:
+            if not can_read:
+                return _Response(401, _missing_scope("activity:read"))
+            return self._list(query, read_all)
+        if len(segs) in (2, 3) and segs[0] == "activities":
+            try:
+                aid = int(segs[1])
+            except ValueError:
+                return _Response(404, ERR_NOT_FOUND_PATH)
+            if not can_read:
+                return _Response(401, _missing_scope("activity:read"))
+            act = self._activities.get(aid)
+            if act is None or (not read_all and act.get("visibility") == "only_me"):
+                return _Response(404, ERR_NOT_FOUND_RECORD)
+            if len(segs) == 2:
+                return _Response(200, _detailed(act, self._athlete))
+            if segs[2] == "streams":
+                return self._streams_response(aid, query)
+        return _Response(404, ERR_NOT_FOUND_PATH)
+
+    def _list(self, query: dict, read_all: bool) -> _Response:
+        try:
+            before = int(float(query["before"])) if query.get("before") not in (None, "") else None
+        except ValueError:
+            return _Response(400, _bad_request("Application", "before"))
+        try:
+            after = int(float(query["after"])) if query.get("after") not in (None, "") else None
+        except ValueError:
+            return _Response(400, _bad_request("Application", "after"))
+        try:
+            page = int(query.get("page") or 1)
+            per_page = int(query.get("per_page") or 30)
+        except ValueError:
+            return _Response(400, _bad_request("Application", "page"))
+        page = max(1, page)
+        per_page = 30 if per_page < 1 else min(per_page, 200)
+        ids = [i for i, a in self._activities.items()
+               if (read_all or a.get("visibility") != "only_me")
+               and (after is None or self._start[i] > after)
+               and (before is None or self._start[i] < before)]
+        ids.sort(key=lambda i: (self._start[i], i), reverse=after is None)
+        chosen = ids[(page - 1) * per_page: page * per_page]
+        return _Response(200, [self._activities[i] for i in chosen])
+
+    def _streams_response(self, aid: int, query: dict) -> _Response:
+        stream = self._stream_for(aid)
+        if stream is None:
+            return _Response(404, ERR_NOT_FOUND_PATH)
+        keys = [k for k in (query.get("keys") or "").split(",") if k]
+        key_by_type = (query.get("key_by_type") or "").lower() in ("true", "1")
+        series_type = query.get("series_type") or ("distance" if "distance" in stream else "time")
+        resolution = query.get("resolution")
+        wanted: list[str] = []
+        for k in keys + ["time", "distance"]:  # Strava always adds these
+            if k in stream and k not in wanted:
+                wanted.append(k)
+        if not keys:
+            wanted = [k for k in ("time", "distance") if k in stream]
+        n = len(stream["time"])
+        idx = None
+        if resolution in RESOLUTION_POINTS and n > RESOLUTION_POINTS[resolution]:
+            m = RESOLUTION_POINTS[resolution]
+            idx = [round(i * (n - 1) / (m - 1)) for i in range(m)]
+        out = []
+        for k in wanted:
+            data = stream[k] if idx is None else [stream[k][i] for i in idx]
+            item = {"type": k, "data": data, "series_type": series_type, "original_size": n,
+                    "resolution": resolution if resolution in RESOLUTION_POINTS else "high"}
+            out.append(item)
+        if key_by_type:
+            return _Response(200, {it.pop("type"): it for it in out})
+        return _Response(200, out)
+
+
+# ---------------------------------------------------------------------- JSON shapes
+
+
+def _bearer(headers: dict) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return None
+
+
+_SUMMARY_ATHLETE_KEYS = ("id", "username", "firstname", "lastname", "bio", "city", "state", "country", "sex",
+                         "premium", "summit", "created_at", "updated_at", "badge_type_id", "weight",
+                         "profile_medium", "profile", "friend", "follower")
+
+
+def _summary_athlete(athlete: dict) -> dict:
+    out = {k: athlete.get(k) for k in _SUMMARY_ATHLETE_KEYS}
+    out["resource_state"] = 2
+    return out
+
+
+def _detailed(act: dict, athlete: dict) -> dict:
+    out = copy.deepcopy(act)
+    out["resource_state"] = 3
+    rng = random.Random(int(act["id"]))
+    kind = act.get("sport_type")
+    out.setdefault("description", None if rng.random() < 0.6 else "Schöne Runde 🌄")
+    kcal_per_min = {"Run": 11.0, "TrailRun": 12.0, "Hike": 6.5, "Walk": 4.0, "WeightTraining": 5.0,
+                    "Ride": 9.0, "VirtualRide": 10.0}.get(kind, 7.0)
+    out.setdefault("calories", round(kcal_per_min * act.get("moving_time", 0) / 60.0, 1))
+    out.setdefault("device_name", None if act.get("manual") else
+                   ("Zwift" if kind == "VirtualRide" else "Garmin Forerunner 965"))
+    out.setdefault("embed_token", f"{rng.getrandbits(160):040x}")
+    out.setdefault("segment_efforts", [])
+    out.setdefault("photos", {"primary": None, "count": 0})
+    out.setdefault("hide_from_home", False)
+    out.setdefault("perceived_exertion", None)
+    out.setdefault("prefer_perceived_exertion", None)
+    out.setdefault("available_zones", ["heartrate"] if act.get("has_heartrate") else [])
+    m = dict(out.get("map") or {})
+    m["polyline"] = m.get("summary_polyline", "")
+    m["resource_state"] = 3
+    out["map"] = m
+    gid = act.get("gear_id")
+    if gid:
+        for g in (athlete.get("shoes") or []) + (athlete.get("bikes") or []):
+            if g.get("id") == gid:
+                out["gear"] = {k: g.get(k) for k in ("id", "primary", "name", "nickname", "resource_state",
+                                                    "retired", "distance", "converted_distance")}
+                break
+    return out
+
+
+def _synthesize_stream(act: dict) -> dict[str, list]:
+    """A device recording without heart rate (watch or phone), for activities that have none stored."""
+    moving = int(act.get("moving_time") or 0)
+    elapsed = max(moving, int(act.get("elapsed_time") or moving))
+    step = 5
+    n = max(2, moving // step + 1)
+    times = [min(i * step, moving) for i in range(n)]
+    if elapsed > moving:
+        times.append(elapsed)  # one pause at the end of the recording
+    out: dict[str, list] = {"time": times, "moving": [i > 0 and t <= moving for i, t in enumerate(times)]}
+    distance = float(act.get("distance") or 0.0)
+    if distance > 0:
+        out["distance"] = [round(distance * min(t, moving) / moving, 1) if moving else 0.0 for t in times]
+        speed = float(act.get("average_speed") or 0.0)
+        out["velocity_smooth"] = [0.0] + [round(speed, 3)] * (len(times) - 1)
+        low = float(act.get("elev_low") or 400.0)
+        high = float(act.get("elev_high") or low)
+        half = len(times) // 2 or 1
+        out["altitude"] = [round(low + (high - low) * (1 - abs(i - half) / half), 1) for i in range(len(times))]
+    return out
+
+
+# ---------------------------------------------------------------------- HTTP
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeStrava
+    protocol_version = "HTTP/1.1"
+    def version_string(self) -> str:
+        return "nginx"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence request logs
+        return
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            resp = self.fake.handle(method, self.path, headers, body)
+        except Exception as exc:  # a bug here should look like a Strava 500, not hang the client
+            resp = _Response(500, {"message": "Internal Server Error", "errors": [{"resource": "Server",
+                                   "field": type(exc).__name__, "code": "error"}]})
+        if isinstance(resp.body, (dict, list)):
+            payload = json.dumps(resp.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            ctype = "application/json; charset=utf-8"
+        else:
+            payload = str(resp.body).encode("utf-8")
+            ctype = resp.content_type or "text/plain; charset=utf-8"
+        if resp.content_type and not isinstance(resp.body, (dict, list)):
+            ctype = resp.content_type
+        self.send_response(resp.status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "max-age=0, private, must-revalidate")
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if method != "HEAD":
+            self.wfile.write(payload)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve("DELETE")
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m pipelines.strava.fake_api",
+                                description="Serve the generated sample athlete as a local Strava v3 API.")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--end-date", type=dt.date.fromisoformat, default=dt.date.today(),
+                   help="last day of the sample athlete (YYYY-MM-DD, default today)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--years", type=float, default=2.0)
+    p.add_argument("--client-id", default="12345")
+    p.add_argument("--client-secret", default="fake-secret")
+    p.add_argument("--refresh-token", default="fake-refresh-0")
+    p.add_argument("--scope", default="read,activity:read_all,profile:read_all")
+    p.add_argument("--read-limit-15min", type=int, default=100)
+    p.add_argument("--read-limit-daily", type=int, default=1000)
+    p.add_argument("--overall-limit-15min", type=int, default=200)
+    p.add_argument("--overall-limit-daily", type=int, default=2000)
+    p.add_argument("--access-token-ttl", type=int, default=21600, help="seconds")
+    args = p.parse_args(argv)
+
+    athlete = generate_sample_athlete(args.end_date, seed=args.seed, years=args.years)
+    fake = FakeStrava(athlete, client_id=args.client_id, client_secret=args.client_secret,
+                      refresh_token=args.refresh_token, access_token_ttl_s=args.access_token_ttl,
+                      read_limit_15min=args.read_limit_15min, read_limit_daily=args.read_limit_daily,
+                      overall_limit_15min=args.overall_limit_15min, overall_limit_daily=args.overall_limit_daily,
+                      scope=args.scope)
+    base = fake.start(port=args.port, host=args.host)
+    print(f"Fake Strava API serving {len(athlete.activities)} activities of athlete {athlete.athlete['id']} "
+          f"at {base} (API at {base}/api/v3, OAuth at {base}/oauth/token)")
+    print("These credentials are fake and work only here:")
+    print(f"  STRAVA_BASE_URL={base}")
+    print(f"  STRAVA_CLIENT_ID={fake.client_id}")
+    print(f"  STRAVA_CLIENT_SECRET={fake.client_secret}")
+    print(f"  STRAVA_REFRESH_TOKEN={fake.current_refresh_token}")
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

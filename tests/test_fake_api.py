@@ -1,0 +1,553 @@
+"""The local Strava v3 API and the generated sample athlete.
+
+The API is driven with the real stravalib client over HTTP (a session that rewrites
+https://www.strava.com to the local server) and with plain requests for raw shapes.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import math
+
+import pytest
+import requests
+from stravalib import Client, exc
+
+from pipelines.strava.fake_api import FakeStrava
+from pipelines.strava.sample_athlete import SampleAthlete, generate_sample_athlete
+
+END = dt.date(2026, 11, 25)
+STRAVA = "https://www.strava.com"
+
+
+class RebasedSession(requests.Session):
+    """Sends stravalib's https://www.strava.com URLs to the local server."""
+
+    def __init__(self, base_url: str):
+        super().__init__()
+        self.base_url = base_url
+
+    def request(self, method, url, *args, **kwargs):
+        if isinstance(url, str) and url.startswith(STRAVA):
+            url = self.base_url + url[len(STRAVA):]
+        kwargs.setdefault("timeout", 10)
+        return super().request(method, url, *args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def athlete() -> SampleAthlete:
+    return generate_sample_athlete(END)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_stravalib(monkeypatch):
+    monkeypatch.setenv("SILENCE_TOKEN_WARNINGS", "true")
+    monkeypatch.delenv("STRAVA_CLIENT_ID", raising=False)
+    monkeypatch.delenv("STRAVA_CLIENT_SECRET", raising=False)
+
+
+class Clock:
+    def __init__(self, t: float):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def tiny_athlete(athlete: SampleAthlete, n: int = 12) -> SampleAthlete:
+    """The last n activities (with their streams): enough for most API tests."""
+    acts = athlete.activities[-n:]
+    ids = {a["id"] for a in acts}
+    return SampleAthlete(athlete=athlete.athlete, zones=athlete.zones, activities=acts,
+                         streams={k: v for k, v in athlete.streams.items() if k in ids}, labels=athlete.labels)
+
+
+def client_for(fake: FakeStrava) -> Client:
+    return Client(requests_session=RebasedSession(fake.base_url), rate_limit_requests=False)
+
+
+def login(fake: FakeStrava) -> tuple[Client, str]:
+    c = client_for(fake)
+    info = c.refresh_access_token(client_id=int(fake.client_id), client_secret=fake.client_secret,
+                                  refresh_token=fake.current_refresh_token)
+    return c, info["access_token"]
+
+
+# --------------------------------------------------------------------------- OAuth
+
+
+def test_refresh_token_rotates_and_old_one_fails(athlete):
+    with FakeStrava(tiny_athlete(athlete)) as fake:
+        c = client_for(fake)
+        first = fake.current_refresh_token
+        info = c.refresh_access_token(client_id=12345, client_secret="fake-secret", refresh_token=first)
+        assert info["refresh_token"] != first == "fake-refresh-0"
+        assert info["refresh_token"] == fake.current_refresh_token
+        assert info["expires_at"] > dt.datetime.now().timestamp() + 6 * 3600 - 60
+        assert c.get_athlete().id == athlete.athlete["id"]
+
+        with pytest.raises(exc.Fault) as err:  # the old refresh token stopped working
+            c.refresh_access_token(client_id=12345, client_secret="fake-secret", refresh_token=first)
+        assert err.value.response.status_code == 400
+        assert err.value.response.json() == {
+            "message": "Bad Request",
+            "errors": [{"resource": "RefreshToken", "field": "refresh_token", "code": "invalid"}]}
+
+        with pytest.raises(exc.AccessUnauthorized):  # wrong client secret
+            c.refresh_access_token(client_id=12345, client_secret="nope", refresh_token=info["refresh_token"])
+
+        raw = requests.post(fake.base_url + "/oauth/token", data={
+            "client_id": "12345", "client_secret": "fake-secret", "grant_type": "refresh_token",
+            "refresh_token": fake.current_refresh_token}).json()
+        assert set(raw) == {"token_type", "access_token", "refresh_token", "expires_at", "expires_in"}
+        assert raw["token_type"] == "Bearer" and 21500 < raw["expires_in"] <= 21600
+
+
+def test_authorization_code_is_single_use_and_returns_athlete(athlete):
+    with FakeStrava(tiny_athlete(athlete)) as fake:
+        c = client_for(fake)
+        code = fake.issue_authorization_code(scope="read,activity:read_all")
+        access, who = c.exchange_code_for_token(client_id=12345, client_secret="fake-secret", code=code,
+                                                return_athlete=True)
+        assert who.id == athlete.athlete["id"] and who.resource_state == 2
+        assert access["refresh_token"] == fake.current_refresh_token
+        with pytest.raises(exc.Fault) as err:
+            c.exchange_code_for_token(client_id=12345, client_secret="fake-secret", code=code)
+        assert err.value.response.status_code == 400
+
+
+def test_access_tokens_expire(athlete):
+    with FakeStrava(tiny_athlete(athlete)) as fake:
+        c, token = login(fake)
+        assert c.get_athlete().id == 4242
+        fake.expire_access_tokens()
+        with pytest.raises(exc.AccessUnauthorized) as err:
+            c.get_athlete()
+        assert err.value.response.json() == {
+            "message": "Authorization Error",
+            "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]}
+        r = requests.get(fake.base_url + "/api/v3/athlete")  # no token at all
+        assert r.status_code == 401
+
+
+def test_scopes(athlete):
+    acts = [dict(a) for a in athlete.activities[-5:]]
+    acts[-1]["visibility"], acts[-1]["private"] = "only_me", True
+    ath = SampleAthlete(athlete.athlete, athlete.zones, acts, {}, athlete.labels)
+    with FakeStrava(ath, scope="read") as fake:
+        c, token = login(fake)
+        with pytest.raises(exc.AccessUnauthorized) as err:
+            list(c.get_activities())
+        assert err.value.response.json()["errors"] == [
+            {"resource": "AccessToken", "field": "activity:read_permission", "code": "missing"}]
+        with pytest.raises(exc.AccessUnauthorized):  # /athlete/zones needs profile:read_all
+            c.get_athlete_zones()
+        assert c.get_athlete().firstname == "Lea"  # summary representation
+    with FakeStrava(ath, scope="read,activity:read") as fake:
+        c, _ = login(fake)
+        assert len(list(c.get_activities())) == 4  # "only me" hidden without activity:read_all
+        with pytest.raises(exc.ObjectNotFound):
+            c.get_activity(acts[-1]["id"])
+    with FakeStrava(ath, scope="read,activity:read_all,profile:read_all") as fake:
+        c, _ = login(fake)
+        assert len(list(c.get_activities())) == 5
+        zones = c.get_athlete_zones()
+        assert len(zones.heart_rate.zones.root) == 5
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def test_paging_per_page_cap_and_order(athlete):
+    with FakeStrava(athlete, read_limit_15min=10_000, read_limit_daily=10_000,
+                    overall_limit_15min=10_000, overall_limit_daily=10_000) as fake:
+        _, token = login(fake)
+        h = {"Authorization": f"Bearer {token}"}
+        url = fake.base_url + "/api/v3/athlete/activities"
+        r = requests.get(url, headers=h, params={"per_page": 500})
+        assert r.status_code == 200 and len(r.json()) == 200  # capped at 200
+        newest = r.json()
+        assert newest[0]["start_date"] >= newest[-1]["start_date"]  # newest first without `after`
+        assert len(requests.get(url, headers=h).json()) == 30  # default per_page
+
+        seen: list[int] = []
+        page = 1
+        while True:
+            batch = requests.get(url, headers=h, params={"after": 0, "per_page": 200, "page": page}).json()
+            seen += [a["id"] for a in batch]
+            if len(batch) < 200:
+                break
+            page += 1
+        assert seen == [a["id"] for a in athlete.activities]  # ascending, each exactly once
+        assert len(set(seen)) == len(athlete.activities)
+
+        mid = athlete.activities[300]
+        epoch = int(dt.datetime.strptime(mid["start_date"], "%Y-%m-%dT%H:%M:%SZ")
+                    .replace(tzinfo=dt.timezone.utc).timestamp())
+        after = requests.get(url, headers=h, params={"after": epoch, "per_page": 200}).json()
+        assert after[0]["id"] == athlete.activities[301]["id"]  # strictly after
+        before = requests.get(url, headers=h, params={"before": epoch, "per_page": 5}).json()
+        assert before[0]["id"] == athlete.activities[299]["id"]
+
+        c = client_for(fake)
+        c.access_token = token
+        got = list(c.get_activities(after=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)))
+        assert [a.id for a in got] == [a["id"] for a in athlete.activities]
+        assert got[0].sport_type.root == athlete.activities[0]["sport_type"]
+
+
+def test_rate_limit_headers_and_429(athlete):
+    clock = Clock(dt.datetime(2026, 11, 25, 10, 3, tzinfo=dt.timezone.utc).timestamp())
+    with FakeStrava(tiny_athlete(athlete), read_limit_15min=5, read_limit_daily=8, overall_limit_15min=6,
+                    overall_limit_daily=20, clock=clock) as fake:
+        token = fake.issue_access_token()
+        h = {"Authorization": f"Bearer {token}"}
+        url = fake.base_url + "/api/v3/athlete"
+        for i in range(1, 6):
+            r = requests.get(url, headers=h)
+            assert r.status_code == 200
+            assert r.headers["X-RateLimit-Limit"] == "6,20"
+            assert r.headers["X-RateLimit-Usage"] == f"{i},{i}"
+            assert r.headers["X-ReadRateLimit-Limit"] == "5,8"
+            assert r.headers["X-ReadRateLimit-Usage"] == f"{i},{i}"
+        r = requests.get(url, headers=h)
+        assert r.status_code == 429
+        assert r.json() == {"message": "Rate Limit Exceeded",
+                            "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]}
+        assert r.headers["X-ReadRateLimit-Usage"] == "6,6"  # a refused request still counts
+        c = client_for(fake)
+        c.access_token = token
+        with pytest.raises(exc.Fault) as err:
+            c.get_athlete()
+        assert err.value.response.status_code == 429
+
+        clock.t += 15 * 60  # the next quarter hour: 15-minute usage resets, daily does not
+        r = requests.get(url, headers=h)
+        assert r.status_code == 200 and r.headers["X-ReadRateLimit-Usage"] == "1,8"
+        r = requests.get(url, headers=h)
+        assert r.status_code == 429 and r.headers["X-ReadRateLimit-Usage"] == "2,9"  # daily read limit 8
+        fake.advance_window()
+        assert requests.get(url, headers=h).status_code == 429  # still past the daily limit
+        fake.advance_day()
+        r = requests.get(url, headers=h)
+        assert r.status_code == 200 and r.headers["X-RateLimit-Usage"] == "1,1"
+        # the token endpoint is not counted, the log sees both
+        login(fake)
+        assert fake.rate_usage()["overall_daily"] == 1
+        assert fake.api_request_count() == 11
+        assert fake.request_log[-1] == ("POST", "/oauth/token", {})
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_deleted_activity_is_404(athlete):
+    with FakeStrava(tiny_athlete(athlete)) as fake:
+        c, token = login(fake)
+        victim = athlete.activities[-3]["id"]
+        assert c.get_activity(victim).id == victim
+        fake.delete_activity(victim)
+        with pytest.raises(exc.ObjectNotFound) as err:
+            c.get_activity(victim)
+        assert err.value.response.json() == {
+            "message": "Record Not Found", "errors": [{"resource": "Activity", "field": "id", "code": "invalid"}]}
+        assert victim not in [a.id for a in c.get_activities()]
+        assert victim not in [a["id"] for a in fake.activities()]
+        with pytest.raises(exc.ObjectNotFound):
+            c.get_activity_streams(victim, types=["heartrate"])
+
+
+def test_edit_and_add_activity(athlete):
+    with FakeStrava(tiny_athlete(athlete, 3)) as fake:
+        c, _ = login(fake)
+        aid = athlete.activities[-1]["id"]
+        fake.edit_activity(aid, name="Renamed 🏔️", distance=12345.6)
+        got = c.get_activity(aid)
+        assert got.name == "Renamed 🏔️" and float(got.distance) == 12345.6
+        new = dict(athlete.activities[-1], id=None, name="Added later")
+        new_id = fake.add_activity(new, athlete.streams.get(athlete.activities[-1]["id"]))
+        assert new_id > aid and c.get_activity(new_id).name == "Added later"
+        assert len(fake.activities()) == 4
+
+
+def test_inactive_application(athlete):
+    with FakeStrava(tiny_athlete(athlete)) as fake:
+        c, _ = login(fake)
+        fake.set_inactive(True)
+        with pytest.raises(exc.ApplicationInactive):
+            c.get_athlete()
+        with pytest.raises(exc.ApplicationInactive):
+            c.refresh_access_token(client_id=12345, client_secret="fake-secret",
+                                   refresh_token=fake.current_refresh_token)
+        r = requests.get(fake.base_url + "/api/v3/athlete/activities")
+        assert r.status_code == 403 and r.json()["errors"] == [
+            {"resource": "Application", "field": "Status", "code": "Inactive"}]
+        fake.set_inactive(False)
+        assert c.get_athlete().id == 4242
+
+
+def test_fail_next(athlete):
+    with FakeStrava(tiny_athlete(athlete)) as fake:
+        c, token = login(fake)
+        fake.fail_next(2, status=503)
+        with pytest.raises(exc.Fault) as err:
+            c.get_athlete()
+        assert err.value.response.status_code == 503
+        r = requests.get(fake.base_url + "/api/v3/athlete", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 503 and "text/html" in r.headers["Content-Type"]
+        assert c.get_athlete().id == 4242
+        fake.fail_next(1, status=500)
+        r = requests.get(fake.base_url + "/api/v3/athlete", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 500 and r.json()["message"] == "Internal Server Error"
+        assert "X-RateLimit-Usage" in r.headers
+
+
+# --------------------------------------------------------------------------- streams
+
+
+def test_streams_shapes(athlete, capfd):
+    with FakeStrava(tiny_athlete(athlete, 40)) as fake:
+        c, token = login(fake)
+        h = {"Authorization": f"Bearer {token}"}
+        hr_id = next(a["id"] for a in reversed(athlete.activities[-40:]) if a["has_heartrate"])
+        stream = athlete.streams[hr_id]
+        url = f"{fake.base_url}/api/v3/activities/{hr_id}/streams"
+        body = requests.get(url, headers=h, params={"keys": "heartrate,watts", "key_by_type": "true"}).json()
+        assert set(body) == {"heartrate", "time", "distance"}  # watts absent; time and distance always
+        assert body["heartrate"]["data"] == stream["heartrate"]
+        assert body["time"]["original_size"] == len(stream["time"])
+        assert body["time"]["resolution"] == "high" and body["time"]["series_type"] == "distance"
+        assert "type" not in body["time"]
+        listed = requests.get(url, headers=h, params={"keys": "heartrate,moving", "key_by_type": "false"}).json()
+        assert isinstance(listed, list)
+        assert {s["type"] for s in listed} == {"heartrate", "moving", "time", "distance"}
+
+        got = c.get_activity_streams(hr_id, types=["time", "heartrate", "moving", "distance", "altitude",
+                                                    "velocity_smooth"])
+        assert list(got["time"].data) == stream["time"] and list(got["moving"].data) == stream["moving"]
+        assert list(got["velocity_smooth"].data) == stream["velocity_smooth"]
+
+        manual = next((a["id"] for a in athlete.activities[-40:] if a["manual"]), None)
+        if manual is None:
+            manual = fake.add_activity(dict(athlete.activities[-1], id=None, manual=True, has_heartrate=False))
+        with pytest.raises(exc.ObjectNotFound):
+            c.get_activity_streams(manual, types=["heartrate"])
+        no_hr = next(a["id"] for a in athlete.activities[-40:] if not a["has_heartrate"] and not a["manual"])
+        got = c.get_activity_streams(no_hr, types=["time", "heartrate"])
+        assert "heartrate" not in got and len(got["time"].data) > 1
+    out = capfd.readouterr()
+    assert out.err == "" and out.out == ""  # no request logs
+
+
+# --------------------------------------------------------------------------- the sample athlete
+
+
+def _local_date(a: dict) -> dt.date:
+    return dt.date.fromisoformat(a["start_date_local"][:10])
+
+
+def test_sample_athlete_content(athlete):
+    acts = athlete.activities
+    by_sport = collections.Counter(a["sport_type"] for a in acts)
+    assert {"Run", "TrailRun", "Hike", "WeightTraining", "Ride"} <= set(by_sport)
+    assert by_sport["Run"] > 250 and by_sport["TrailRun"] > 80 and by_sport["WeightTraining"] > 60
+    assert all(a["type"] == "Run" for a in acts if a["sport_type"] == "TrailRun")
+    weeks = collections.Counter(_local_date(a) - dt.timedelta(days=_local_date(a).weekday()) for a in acts)
+    assert 5 <= len(acts) / len(weeks) <= 7
+    ids = [a["id"] for a in acts]
+    assert ids == sorted(ids) and ids[0] > 10_000_000_000 and len(set(ids)) == len(ids)
+    assert [a["start_date"] for a in acts] == sorted(a["start_date"] for a in acts)
+    assert _local_date(acts[-1]) <= END
+
+    # labelled weeks
+    for monday in athlete.labels["empty_weeks"]:
+        m = dt.date.fromisoformat(monday)
+        assert not [a for a in acts if m <= _local_date(a) <= m + dt.timedelta(days=6)]
+    first_week = _local_date(acts[0]) - dt.timedelta(days=_local_date(acts[0]).weekday())
+    over = [dt.date.fromisoformat(d) for d in athlete.labels["overreaching_weeks"]]
+    assert 3 <= len(over) <= 4
+    for monday in athlete.labels["easy_weeks"]:
+        m = dt.date.fromisoformat(monday)
+        assert (m - first_week).days >= 20 * 7
+        assert not any(0 < (m - o).days <= 6 * 7 + 7 for o in over)
+    assert len(athlete.labels["easy_weeks"]) >= 3
+
+    # workout types, races, HR physiology
+    runs = [a for a in acts if a["type"] == "Run"]
+    assert {0, 1, 2, 3} <= {a["workout_type"] for a in runs}
+    assert all(a["workout_type"] is None for a in acts if a["type"] != "Run")
+    races = [a for a in runs if a["workout_type"] == 1]
+    assert any(186 <= a["max_heartrate"] <= 189 for a in races)
+    assert max(a.get("max_heartrate") or 0 for a in acts) <= 189
+
+    # no HR, manual
+    assert any(a["manual"] and not a["has_heartrate"] for a in acts)
+    assert all("average_heartrate" not in a and a["id"] not in athlete.streams for a in acts if not a["has_heartrate"])
+    assert {a["id"] for a in acts if a["has_heartrate"]} == set(athlete.streams)
+
+    # time zones: DST-aware offsets, Denver trip, local date != UTC date, Sunday 23:50
+    offsets = {(a["timezone"], a["utc_offset"]) for a in acts}
+    assert {("(GMT+01:00) Europe/Zurich", 3600.0), ("(GMT+01:00) Europe/Zurich", 7200.0)} <= offsets
+    assert any(tz.endswith("America/Denver") for tz, _ in offsets)
+    assert any(a["start_date"][:10] != a["start_date_local"][:10] for a in acts)
+    assert any(_local_date(a).weekday() == 6 and a["start_date_local"][11:16] == "23:50" for a in acts)
+    for a in acts:
+        local = dt.datetime.strptime(a["start_date_local"], "%Y-%m-%dT%H:%M:%SZ")
+        utc = dt.datetime.strptime(a["start_date"], "%Y-%m-%dT%H:%M:%SZ")
+        assert (local - utc).total_seconds() == a["utc_offset"]
+
+
+def test_sample_streams_are_consistent(athlete):
+    pauses = zeros = 0
+    total = 0
+    for a in athlete.activities:
+        s = athlete.streams.get(a["id"])
+        if s is None:
+            continue
+        t, hr = s["time"], s["heartrate"]
+        assert all(len(v) == len(t) for v in s.values())
+        dts = [b - x for x, b in zip(t, t[1:])]
+        assert min(dts) >= 1
+        pauses += any(d > 30 for d in dts)
+        zeros += 0 in hr
+        total += len(t)
+        assert 350 <= len(t) / (t[-1] / 3600) <= 950
+        counted = [(d, h) for d, h in zip(dts, hr[1:]) if d <= 30 and h > 0]
+        avg = sum(d * h for d, h in counted) / sum(d for d, _ in counted)
+        assert a["average_heartrate"] == round(avg, 1)
+        assert a["max_heartrate"] == max(hr)
+        assert a["distance"] == s["distance"][-1]
+        assert a["elapsed_time"] == t[-1]
+        assert a["moving_time"] == sum(d for d, m in zip(dts, s["moving"][1:]) if m)
+    assert pauses >= 50 and zeros >= 50
+    assert 250_000 <= total <= 600_000
+
+
+def test_sample_is_deterministic():
+    a = generate_sample_athlete(dt.date(2025, 6, 30), seed=3, years=0.5)
+    b = generate_sample_athlete(dt.date(2025, 6, 30), seed=3, years=0.5)
+    c = generate_sample_athlete(dt.date(2025, 6, 30), seed=4, years=0.5)
+    assert a == b
+    assert [x["distance"] for x in a.activities] != [x["distance"] for x in c.activities]
+
+
+# --------------------------------------------------------------------------- designed weeks vs METRICS.md
+
+
+CATEGORY = {"Run": "run", "TrailRun": "run", "VirtualRun": "run", "Walk": "walk_hike", "Hike": "walk_hike",
+            "WeightTraining": "strength", "Ride": "ride", "VirtualRide": "ride"}
+FALLBACK = {"run": 1.0, "walk_hike": 0.6, "ride": 0.8, "strength": 0.5, "other": 0.5}
+
+
+def weekly_flags(athlete: SampleAthlete, as_of: dt.date) -> dict[str, set[str]]:
+    """A compact, independent reading of METRICS.md sections 1-6 (defaults, sex F)."""
+    acts = [a for a in athlete.activities if _local_date(a) <= as_of]
+    hr_max = max((a["max_heartrate"] for a in acts if a.get("max_heartrate")
+                  and (as_of - _local_date(a)).days <= 364), default=190.0)
+    lthr, hr_rest = math.floor(0.89 * hr_max + 0.5), 60.0
+
+    def weight(h: float) -> float:
+        x = min(1.0, max(0.0, (h - hr_rest) / (hr_max - hr_rest)))
+        return x * 0.86 * math.exp(1.67 * x)
+
+    def zone(h: float) -> int:
+        return 0 if h < 0.9 * lthr else (1 if h < lthr else 2)
+
+    first = _local_date(acts[0]) - dt.timedelta(days=_local_date(acts[0]).weekday())
+    rows = []
+    for a in acts:
+        cat = CATEGORY.get(a["sport_type"], "other")
+        z, trimp, counted = [0.0, 0.0, 0.0], 0.0, False
+        s = athlete.streams.get(a["id"])
+        if s:
+            t, hr = s["time"], s["heartrate"]
+            for i in range(1, len(t)):
+                d = t[i] - t[i - 1]
+                if 0 < d <= 30 and hr[i] > 0:
+                    counted = True
+                    z[zone(hr[i])] += d / 60
+                    trimp += d / 60 * weight(hr[i])
+        if not counted:
+            mm = a["moving_time"] / 60
+            trimp = mm * (weight(a["average_heartrate"]) if a.get("average_heartrate") else FALLBACK[cat])
+            if a.get("average_heartrate"):
+                z[zone(a["average_heartrate"])] = mm
+        rows.append({"day": (_local_date(a) - first).days, "cat": cat, "km": a["distance"] / 1000,
+                     "gain": a["total_elevation_gain"], "z": z, "trimp": trimp,
+                     "q": cat == "run" and (z[1] + z[2] >= 15 or a["workout_type"] in (1, 3))})
+    n_days = (as_of - first).days + 1
+    load = [0.0] * n_days
+    for r in rows:
+        load[r["day"]] += r["trimp"]
+    ctl = atl = 0.0
+    ratio, acwr = [], []
+    for i in range(n_days):
+        ctl += (load[i] - ctl) / 42
+        atl += (load[i] - atl) / 7
+        ratio.append((ctl - atl) / ctl if i >= 90 and ctl > 0 else None)
+        chronic = sum(load[max(0, i - 27): i + 1]) / 4
+        acwr.append(sum(load[max(0, i - 6): i + 1]) / chronic if chronic and i >= 27 else None)
+    weeks = []
+    for w in range(n_days // 7):  # complete weeks only
+        rs = [r for r in rows if r["day"] // 7 == w]
+        runs = [r for r in rs if r["cat"] == "run"]
+        zs = [sum(r["z"][k] for r in runs) for k in range(3)]
+        days = load[7 * w: 7 * w + 7]
+        mean = sum(days) / 7
+        sd = math.sqrt(sum((x - mean) ** 2 for x in days) / 7)
+        streak = best = 0
+        for x in ratio[7 * w: 7 * w + 7]:
+            streak = streak + 1 if x is not None and x < -0.30 else 0
+            best = max(best, streak)
+        spikes = []
+        for r in runs:
+            if r["day"] >= 30:
+                prior = [x["km"] for x in rows if x["cat"] == "run" and 1 <= r["day"] - x["day"] <= 30 and x["km"] > 0]
+                if prior:
+                    spikes.append(r["km"] / max(prior))
+        weeks.append({"runs": len(runs), "eff": sum(r["km"] + r["gain"] / 100 for r in runs), "z": zs,
+                      "q": sum(r["q"] for r in runs), "rest": 7 - len({r["day"] for r in rs}),
+                      "mono": mean / sd if sd else None, "acwr": acwr[7 * w + 6], "fatigue": best,
+                      "strength": sum(r["cat"] == "strength" for r in rs), "spike": max(spikes, default=None)})
+    out = {}
+    for i, wk in enumerate(weeks):
+        f = set()
+        zsum = sum(wk["z"])
+        if zsum >= 60 and wk["z"][0] / zsum < 0.75:
+            f.add("easy_share_low")
+        if wk["q"] > 2:
+            f.add("too_many_quality_sessions")
+        prev = weeks[i - 4: i] if i >= 4 else []
+        mean_eff = sum(p["eff"] for p in prev) / 4 if prev else 0
+        if mean_eff and wk["eff"] / mean_eff - 1 > 0.30:
+            f.add("volume_spike")
+        if wk["spike"] is not None and wk["spike"] > 1.10:
+            f.add("long_run_spike")
+        if wk["acwr"] is not None and wk["acwr"] >= 1.5:
+            f.add("acwr_high")
+        if wk["mono"] is not None and wk["mono"] > 2.0:
+            f.add("high_monotony")
+        if wk["rest"] == 0:
+            f.add("no_rest_day")
+        if wk["fatigue"] >= 3:
+            f.add("deep_fatigue")
+        if i >= 1 and wk["strength"] == 0 and weeks[i - 1]["strength"] == 0:
+            f.add("no_strength")
+        last12 = weeks[max(0, i - 11): i + 1]
+        if i >= 3 and sum(p["runs"] >= 3 for p in last12) / len(last12) < 0.5:
+            f.add("low_consistency")
+        if len(f & {"volume_spike", "acwr_high", "high_monotony", "deep_fatigue", "no_rest_day"}) >= 2:
+            f.add("overreaching")
+        out[(first + dt.timedelta(days=7 * i)).isoformat()] = f
+    return out
+
+
+def test_designed_weeks_raise_the_designed_flags(athlete):
+    flags = weekly_flags(athlete, END)
+    for monday in athlete.labels["easy_weeks"]:
+        assert flags[monday] == set(), monday
+    for monday in athlete.labels["overreaching_weeks"]:
+        assert "overreaching" in flags[monday], monday
+        assert "no_rest_day" in flags[monday] and "high_monotony" in flags[monday]
+    assert "volume_spike" in flags[athlete.labels["overreaching_weeks"][0]]
