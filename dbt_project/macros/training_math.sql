@@ -19,5 +19,5 @@
 
 {# Banister TRIMP weight per minute: x * k * exp(b * x). #}
 {% macro trimp_weight(x, k, b) -%}
-    ({{ x }}) * ({{ k }}) * exp(({{ b }}) * ({{ x }}))
+    (({{ x }}) * ({{ k }}) * exp(({{ b }}) * ({{ x }})))
 {%- endmacro %}

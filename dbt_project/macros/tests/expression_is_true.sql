@@ -2,7 +2,7 @@
     Generic test: the boolean SQL `expression` holds for every row (optionally only for the
     rows matching `where_clause`).
 #}
-{% test expression_is_true(model, expression, where_clause=none) %}
+{% test expression_is_true(model, expression, where_clause=none, column_name=none) %}
     select *
     from {{ model }}
     where not ({{ expression }})
