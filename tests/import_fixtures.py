@@ -156,7 +156,9 @@ def make_athlete(n: int = 30, seed: int = 7, start: dt.date = dt.date(2025, 3, 3
 
 
 def _offset_label(when: dt.datetime, tz: ZoneInfo) -> str:
-    off = int(when.astimezone(tz).utcoffset().total_seconds())
+    """The zone's standard offset (Strava labels zones without DST)."""
+    local = when.astimezone(tz)
+    off = int((local.utcoffset() - local.dst()).total_seconds())
     sign = "+" if off >= 0 else "-"
     h, rem = divmod(abs(off), 3600)
     return f"{sign}{h:02d}:{rem // 60:02d}"

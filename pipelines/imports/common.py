@@ -86,10 +86,10 @@ class ImportSummary:
             out.append("Also: " + "; ".join(extra) + ".")
         if self.skipped:
             out.append(f"Skipped {len(self.skipped):,} file{'s' if len(self.skipped) != 1 else ''}:")
-            out += [f"  {name}: {reason}" for name, reason in self.skipped]
+            out += [f"  {name}: {reason}" for name, reason in sorted(self.skipped)]
         if self.refused:
             out.append(f"Refused {len(self.refused):,} entr{'ies' if len(self.refused) != 1 else 'y'}:")
-            out += [f"  {name}: {reason}" for name, reason in self.refused]
+            out += [f"  {name}: {reason}" for name, reason in sorted(self.refused)]
         out += [f"Note: {n}" for n in self.notes]
         return out
 
@@ -320,6 +320,14 @@ def _label(offset: int, name: str) -> str:
     return f"(GMT{sign}{hh:02d}:{rem // 60:02d}) {name}"
 
 
+def zone_label(zone: ZoneInfo, when: dt.datetime) -> str:
+    """Strava's timezone label: the zone's standard offset (no DST), e.g. '(GMT+01:00) Europe/Zurich'
+    in July too; the offset actually in force goes to utc_offset."""
+    local = when.astimezone(zone)
+    standard = (local.utcoffset() or dt.timedelta(0)) - (local.dst() or dt.timedelta(0))
+    return _label(int(standard.total_seconds()), zone.key)
+
+
 def _fixed_zone_name(offset: int) -> str:
     if offset % 3600 == 0 and abs(offset) <= 12 * 3600:
         hours = offset // 3600
@@ -358,27 +366,27 @@ def resolve_local_time(
         if not (fit_offset_s == 0 and gps_offset not in (None, 0)):
             local = (start_utc + dt.timedelta(seconds=fit_offset_s)).replace(tzinfo=None)
             if gps_zone is not None and gps_offset == fit_offset_s:
-                return LocalTime(local, _label(fit_offset_s, gps_zone.key), fit_offset_s, "fit")
+                return LocalTime(local, zone_label(gps_zone, start_utc), fit_offset_s, "fit")
             if gps_zone is None:
                 if fallback_zone is None:
                     return None
                 athlete = _zone(fallback_zone)
                 if athlete is not None and start_utc.astimezone(athlete).utcoffset().total_seconds() == fit_offset_s:
-                    return LocalTime(local, _label(fit_offset_s, athlete.key), fit_offset_s, "fit+athlete")
+                    return LocalTime(local, zone_label(athlete, start_utc), fit_offset_s, "fit+athlete")
                 return LocalTime(local, _label(fit_offset_s, _fixed_zone_name(fit_offset_s)), fit_offset_s,
                                  "fit+athlete")
             return LocalTime(local, _label(fit_offset_s, _fixed_zone_name(fit_offset_s)), fit_offset_s, "fit")
     if gps_zone is not None:
         local = start_utc.astimezone(gps_zone)
         offset = int(local.utcoffset().total_seconds())
-        return LocalTime(local.replace(tzinfo=None), _label(offset, gps_zone.key), offset, "gps")
+        return LocalTime(local.replace(tzinfo=None), zone_label(gps_zone, start_utc), offset, "gps")
     if fallback_zone is None:
         return None
     zone = _zone(fallback_zone)
     if zone is not None:
         local = start_utc.astimezone(zone)
         offset = int(local.utcoffset().total_seconds())
-        return LocalTime(local.replace(tzinfo=None), _label(offset, zone.key), offset, "athlete")
+        return LocalTime(local.replace(tzinfo=None), zone_label(zone, start_utc), offset, "athlete")
     return LocalTime(start_utc.replace(tzinfo=None), _label(0, "UTC"), 0, "utc")
 
 

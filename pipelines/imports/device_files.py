@@ -9,7 +9,6 @@ activity.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass
@@ -31,7 +30,8 @@ from pipelines.imports.common import (
     streams_dict,
     uses_athlete_zone,
 )
-from pipelines.imports.parsers import ParsedActivity, ParseError, file_format, parse_path
+from pipelines.imports.parsers import ParsedActivity, file_format
+from pipelines.imports.pool import default_jobs, parse_in_order, parse_one
 
 SOURCE = "files"
 KIND = "import-files"
@@ -132,11 +132,13 @@ def _list_files(root: Path) -> list[Path]:
 
 
 def import_files(settings: Settings, folder: Path | str, progress: Progress | None = None, *,
-                 batch_activities: int = 100) -> ImportSummary:
+                 jobs: int | None = None, batch_activities: int = 100) -> ImportSummary:
     """Import every FIT / GPX / TCX file (also .gz) under a folder (or one such file), source 'files'.
 
-    Files already imported (same content) are not read again. Raises ImportInputError
-    (a ValueError) with one plain sentence when the path is not usable.
+    Files already imported (same content) are not read again. `progress(done, total, name)`
+    is called after each file. `jobs`: parsing processes (default: one per CPU when there
+    are many files). Raises ImportInputError (a ValueError) with one plain sentence when
+    the path is not usable.
     """
     root = Path(folder).expanduser()
     if not root.exists():
@@ -144,21 +146,22 @@ def import_files(settings: Settings, folder: Path | str, progress: Progress | No
     if not (root.is_dir() or root.is_file()):
         raise ImportInputError(f"{root} is neither a folder nor a file; give a folder of FIT, GPX or TCX files.")
     files = _list_files(root)
-    base_dir = root if root.is_dir() else root.parent
+    base_dir = (root if root.is_dir() else root.parent).resolve()
     summary = ImportSummary(KIND, root.name or str(root), total=len(files))
     with ImportRun(settings, KIND, SOURCE, summary, batch_activities=batch_activities) as run:
-        _FilesImporter(settings, run, summary, progress, base_dir).run(files)
+        _FilesImporter(settings, run, summary, progress, base_dir, jobs).run(files)
     return summary
 
 
 class _FilesImporter:
     def __init__(self, settings: Settings, run: ImportRun, summary: ImportSummary, progress: Progress | None,
-                 base_dir: Path):
+                 base_dir: Path, jobs: int | None):
         self.settings = settings
         self.run_ = run
         self.summary = summary
         self.progress = progress
         self.base_dir = base_dir
+        self.jobs = jobs
         self.done = 0
         self.ids_seen: dict[int, str] = {}
         # content signature -> (stored signature, activity id), for files landed before
@@ -173,53 +176,67 @@ class _FilesImporter:
             self.progress(self.done, self.summary.total, name)
 
     def run(self, files: list[Path]) -> None:
+        summary = self.summary
         self.athlete_id = self.run_.athlete_id() or 0
-        self.summary.athlete_id = self.athlete_id
-        deferred = []
+        summary.athlete_id = self.athlete_id
+        todo: list[tuple[str, str]] = []  # (name, content signature)
+        later: list[tuple[str, str]] = []
         for path in files:
-            if self.process(path, None) == "defer":
-                deferred.append(path)
+            name = self._name(path)
+            if file_format(path.name) is None:
+                summary.skip(name, "not a FIT, GPX or TCX file (by its name); left alone")
+                self._tick(name)
+                continue
+            try:
+                with open(path, "rb") as f:
+                    base = signature(SOURCE, crc_of_stream(f))
+            except OSError as e:
+                summary.skip(name, f"cannot be read ({e.strerror or e})")
+                self._tick(name)
+                continue
+            stored, stored_id = self.by_base.get(base, (None, None))
+            if stored == base:
+                self._unchanged(name, stored_id)
+            elif stored is not None:
+                later.append((name, base))  # landed with the athlete's zone
             else:
-                self._tick(self._name(path))
-        if deferred:
+                todo.append((name, base))
+        jobs = self.jobs if self.jobs is not None else default_jobs(len(todo))
+        results = parse_in_order(("dir", str(self.base_dir)), [n for n, _ in todo], jobs)
+        for name, base in todo:
+            _, result = next(results)
+            if self.process(name, base, result, None) == "defer":
+                later.append((name, base))
+            else:
+                self._tick(name)
+        if later:
             zone = self.settings.timezone or self.run_.most_common_zone() or "UTC"
-            for path in deferred:
-                self.process(path, zone)
-                self._tick(self._name(path))
+            for name, base in later:
+                stored, stored_id = self.by_base.get(base, (None, None))
+                if stored == f"{base}|tz={zone}":
+                    self._unchanged(name, stored_id)
+                    continue
+                self.process(name, base, parse_one(("dir", str(self.base_dir)), name), zone)
+                self._tick(name)
+
+    def _unchanged(self, name: str, activity_id: int | None) -> None:
+        self.summary.unchanged += 1
+        if activity_id is not None:
+            self.ids_seen.setdefault(activity_id, name)
+        self._tick(name)
 
     def _name(self, path: Path) -> str:
         try:
-            return str(path.relative_to(self.base_dir))
+            return path.resolve().relative_to(self.base_dir).as_posix()
         except ValueError:
             return str(path)
 
-    def process(self, path: Path, fallback_zone: str | None) -> str:
+    def process(self, name: str, base: str, result, fallback_zone: str | None) -> str:
         summary, run = self.summary, self.run_
-        name = self._name(path)
-        if file_format(path.name) is None:
-            summary.skip(name, "not a FIT, GPX or TCX file (by its name); left alone")
+        if not isinstance(result, ParsedActivity):
+            summary.skip(name, str(result))
             return "skipped"
-        try:
-            with open(path, "rb") as f:
-                base = signature(SOURCE, crc_of_stream(f))
-        except OSError as e:
-            summary.skip(name, f"cannot be read ({e.strerror or e})")
-            return "skipped"
-        stored, stored_id = self.by_base.get(base, (None, None))
-        if stored == base or (fallback_zone is not None and stored == f"{base}|tz={fallback_zone}"):
-            summary.unchanged += 1
-            self.ids_seen.setdefault(stored_id, name)
-            return "unchanged"
-        if stored is not None and fallback_zone is None:
-            return "defer"
-        try:
-            parsed = parse_path(path, path.name)
-        except ParseError as e:
-            summary.skip(name, str(e))
-            return "skipped"
-        except OSError as e:
-            summary.skip(name, f"cannot be read ({e.strerror or e})")
-            return "skipped"
+        parsed = result
         local = resolve_local_time(parsed.start_utc, fit_offset_s=parsed.local_offset_s,
                                    lat=parsed.first_lat, lon=parsed.first_lon, fallback_zone=fallback_zone)
         if local is None:
@@ -251,7 +268,7 @@ class _FilesImporter:
             trainer=trainer or sport_type in ("VirtualRide", "VirtualRun", "VirtualRow"),
             commute=False,
             start_latlng=(parsed.first_lat, parsed.first_lon) if parsed.first_lat is not None else None,
-            external_id=path.name,
+            external_id=Path(name).name,
             device_name=parsed.device,
         )
         status = run.land(activity, streams_dict(parsed, facts.moving), sig)

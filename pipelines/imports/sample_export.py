@@ -72,16 +72,21 @@ def parse_iso(text: str) -> dt.datetime:
 
 
 def default_format(activity: Mapping[str, Any], has_position: bool) -> str:
-    """Mostly gzipped FIT, as in real exports; GPX needs positions, so indoor ones get FIT/TCX."""
+    """Mostly gzipped FIT, as in real exports, some GPX and TCX.
+
+    Without positions only FIT is used: GPX cannot hold such a recording, and a TCX
+    without positions carries no hint of its time zone (the importer would fall back to
+    the athlete's zone, which is right for real files but loses a trip's zone here).
+    """
     k = int(activity["id"]) % 20
-    if k < 11:
-        return "fit.gz"
+    if k < 11 or not has_position:
+        return "fit" if k == 11 else "fit.gz"
     if k < 12:
         return "fit"
     if k < 14:
-        return "gpx" if has_position else "fit.gz"
+        return "gpx"
     if k < 17:
-        return "gpx.gz" if has_position else "tcx.gz"
+        return "gpx.gz"
     if k < 19:
         return "tcx.gz"
     return "tcx"
@@ -304,6 +309,16 @@ def csv_row(header: Sequence[str], activity: Mapping[str, Any], stream: Mapping[
     return row
 
 
+def timer_only_stream(activity: Mapping[str, Any]) -> dict[str, list] | None:
+    """A recorded activity without streams (a watch strength session without a strap) still
+    has a file in a real export: records every 10 s carrying only their timestamp."""
+    elapsed = int(activity.get("elapsed_time") or activity.get("moving_time") or 0)
+    if elapsed <= 0:
+        return None
+    times = list(range(0, elapsed, 10)) + [elapsed]
+    return {"time": times}
+
+
 # --------------------------------------------------------------------------- the zip
 
 
@@ -339,6 +354,8 @@ def write_sample_export(
         for index, activity in enumerate(sorted(athlete.activities, key=lambda a: a["start_date"])):
             aid = int(activity["id"])
             stream = streams.get(aid) or streams.get(str(aid))
+            if not (stream and stream.get("time")) and not activity.get("manual"):
+                stream = timer_only_stream(activity)
             fmt: str | None
             if not stream or not stream.get("time") or activity.get("manual"):
                 fmt = None

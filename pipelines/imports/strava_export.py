@@ -35,7 +35,8 @@ from pipelines.imports.common import (
     streams_dict,
     uses_athlete_zone,
 )
-from pipelines.imports.parsers import ParsedActivity, ParseError, parse_stream
+from pipelines.imports.parsers import ParsedActivity
+from pipelines.imports.pool import default_jobs, parse_in_order, parse_one
 from pipelines.imports.sources import ExportSource, Member
 
 SOURCE = "export"
@@ -220,12 +221,14 @@ def _profile_athlete_id(source: ExportSource) -> int | None:
 
 
 def import_export(settings: Settings, path: Path | str, progress: Progress | None = None, *,
-                  batch_activities: int = 100) -> ImportSummary:
+                  jobs: int | None = None, batch_activities: int = 100) -> ImportSummary:
     """Import a Strava bulk export (zip or unpacked folder) into the raw tables, source 'export'.
 
     Idempotent: an activity whose row and file are unchanged since the last import is not
-    read again. Raises ImportInputError (a ValueError) with one plain sentence when the
-    path is not a usable export.
+    read again. `progress(done, total, name)` is called after each activity. `jobs` is the
+    number of parsing processes (default: one per CPU when there are many files).
+    Raises ImportInputError (a ValueError) with one plain sentence when the path is not a
+    usable export.
     """
     path = Path(path).expanduser()
     with ExportSource(path) as source:
@@ -235,18 +238,31 @@ def import_export(settings: Settings, path: Path | str, progress: Progress | Non
             rows = read_activities_csv(raw, summary)
         summary.total = len(rows)
         with ImportRun(settings, KIND, SOURCE, summary, batch_activities=batch_activities) as run:
-            _Importer(settings, source, run, summary, progress).run(rows)
+            _Importer(settings, source, run, summary, progress, jobs).run(rows)
         return summary
+
+
+@dataclass
+class _Item:
+    row: CsvActivity
+    member: Member | str | None  # the file, a refusal reason, or None (no file / missing)
+    base: str  # signature of the row and file
+    prev: str | None  # signature stored by the last import (None: new or deleted since)
+
+    @property
+    def has_file(self) -> bool:
+        return isinstance(self.member, Member)
 
 
 class _Importer:
     def __init__(self, settings: Settings, source: ExportSource, run: ImportRun, summary: ImportSummary,
-                 progress: Progress | None):
+                 progress: Progress | None, jobs: int | None):
         self.settings = settings
         self.source = source
         self.run_ = run
         self.summary = summary
         self.progress = progress
+        self.jobs = jobs
         self.done = 0
 
     def _tick(self, name: str) -> None:
@@ -258,8 +274,11 @@ class _Importer:
         run, summary = self.run_, self.summary
         self.athlete_id = self._athlete_id()
         summary.athlete_id = self.athlete_id
+
+        # 1. What has to be done: unchanged rows are settled here without reading their file.
         seen: set[int] = set()
-        deferred: list[CsvActivity] = []
+        todo: list[_Item] = []
+        later: list[_Item] = []  # landed with the athlete's zone: settled once that zone is known
         for row in rows:
             if row.activity_id in seen:
                 summary.skip(f"activities.csv line {row.line}",
@@ -267,19 +286,54 @@ class _Importer:
                 self._tick(row.name)
                 continue
             seen.add(row.activity_id)
-            if self.process(row, fallback_zone=None) == "defer":
-                deferred.append(row)
+            member = self.source.member(row.filename) if row.filename else None
+            file_part = member.signature if isinstance(member, Member) else (None if member is None else "refused")
+            base = signature(SOURCE, row.key(), file_part, self.athlete_id)
+            prev = run.existing.get(row.activity_id)
+            prev_sig = prev.signature if prev is not None and not prev.deleted else None
+            item = _Item(row, member, base, prev_sig)
+            if prev_sig == base:
+                self._unchanged(item)
+            elif prev_sig and prev_sig.startswith(base + "|tz="):
+                later.append(item)
             else:
-                self._tick(row.filename or row.name)
-        if deferred:
-            # Activities whose file names no zone: the athlete's zone (ATHLETE_TIMEZONE, else
-            # the most frequent zone of the activities landed, now including this export's).
+                todo.append(item)
+
+        # 2. Parse (in worker processes when there are many files) and land, in order.
+        names = [it.row.filename for it in todo if it.has_file]
+        jobs = self.jobs if self.jobs is not None else default_jobs(len(names))
+        results = parse_in_order(self._spec(), names, jobs)
+        for item in todo:
+            result = next(results)[1] if item.has_file else None
+            if self.process(item, result, fallback_zone=None) == "defer":
+                later.append(item)
+            else:
+                self._tick(item.row.filename or item.row.name)
+
+        # 3. Activities whose file names no zone get the athlete's: ATHLETE_TIMEZONE, else the
+        #    most frequent zone of the landed activities (now including this export's).
+        if later:
             zone = self.settings.timezone or run.most_common_zone() or "UTC"
-            for row in deferred:
-                self.process(row, fallback_zone=zone)
-                self._tick(row.filename or row.name)
+            for item in later:
+                if item.prev == f"{item.base}|tz={zone}":
+                    self._unchanged(item)
+                    continue
+                result = parse_one(self._spec(), item.row.filename) if item.has_file else None
+                self.process(item, result, fallback_zone=zone)
+                self._tick(item.row.filename or item.row.name)
         run.commit()
         self._mark_deleted(rows, seen)
+
+    def _spec(self) -> tuple:
+        if self.source.zip is not None:
+            return ("zip", str(self.source.path), self.source.prefix)
+        return ("dir", str(self.source.root))
+
+    def _unchanged(self, item: _Item) -> None:
+        self.summary.unchanged += 1
+        if not item.row.filename:
+            self.summary.manual += 1
+        self._tick(item.row.filename or item.row.name)
 
     def _athlete_id(self) -> int:
         db_id = self.run_.athlete_id()
@@ -295,29 +349,10 @@ class _Importer:
             return db_id
         return file_id or 0
 
-    def _base_signature(self, row: CsvActivity, member: Member | str | None) -> str:
-        file_part = member.signature if isinstance(member, Member) else (None if member is None else "refused")
-        return signature(SOURCE, row.key(), file_part, self.athlete_id)
-
-    def process(self, row: CsvActivity, fallback_zone: str | None) -> str:
-        run, summary = self.run_, self.summary
-        member = self.source.member(row.filename) if row.filename else None
-        base = self._base_signature(row, member)
-        prev = run.existing.get(row.activity_id)
-        prev_sig = prev.signature if prev is not None and not prev.deleted else None
-        if prev_sig == base:
-            summary.unchanged += 1
-            self._count_kind(row, member, ok=True)
-            return "unchanged"
-        if prev_sig and prev_sig.startswith(base + "|tz=") and "|nostream" not in prev_sig:
-            if fallback_zone is None:
-                return "defer"
-            if prev_sig == f"{base}|tz={fallback_zone}":
-                summary.unchanged += 1
-                self._count_kind(row, member, ok=True)
-                return "unchanged"
-
-        parsed: ParsedActivity | None = None
+    def process(self, item: _Item, result, fallback_zone: str | None) -> str:
+        """Land one activity from its row and its parsed file (or the parse failure)."""
+        run, summary, row, member = self.run_, self.summary, item.row, item.member
+        parsed: ParsedActivity | None = result if isinstance(result, ParsedActivity) else None
         problem: tuple[str, str] | None = None  # (list, reason): reported once the row is landed
         if row.filename:
             if isinstance(member, str):
@@ -325,14 +360,8 @@ class _Importer:
             elif member is None:
                 problem = ("skipped", "listed in activities.csv but missing from the export; "
                                       "activity imported without a stream")
-            else:
-                try:
-                    with self.source.open(row.filename) as raw:
-                        parsed = parse_stream(raw, row.filename)
-                except ParseError as e:
-                    problem = ("skipped", f"{e}; activity imported from activities.csv without a stream")
-                except OSError as e:
-                    problem = ("skipped", f"cannot be read ({e}); activity imported without a stream")
+            elif parsed is None:
+                problem = ("skipped", f"{result}; activity imported from activities.csv without a stream")
         failed = problem is not None
         local = resolve_local_time(
             row.start_utc,
@@ -347,7 +376,7 @@ class _Importer:
             entries = getattr(summary, problem[0])
             entries[:] = [e for e in entries if e[0] != row.filename]  # a refused zip entry is named once
             entries.append((row.filename, problem[1]))
-        sig = base
+        sig = item.base
         if uses_athlete_zone(local):
             sig += f"|tz={fallback_zone}"
         if failed:
@@ -376,26 +405,21 @@ class _Importer:
             external_id=Path(row.filename).name if row.filename else None,
             device_name=parsed.device if parsed else None,
         )
-        if prev_sig == sig and failed:
+        if not row.filename:
+            summary.manual += 1
+        elif failed:
+            summary.without_stream += 1
+        if item.prev == sig and failed:
+            # Same row, same broken file as last time: reported again, nothing written.
             stored = run.stored_json(row.activity_id)
             if stored is not None and json.loads(stored) == activity:
                 summary.unchanged += 1
-                self._count_kind(row, member, ok=False)
                 return "unchanged"
-        if parsed is not None:
-            streams = streams_dict(parsed)
-        else:
-            streams = None  # manual: recorded as no stream; broken file: an earlier stream is kept
+        # manual: recorded as "no stream"; broken file: a stream landed earlier is kept
+        streams = streams_dict(parsed) if parsed is not None else None
         status = run.land(activity, streams, sig, keep_stream=failed)
         setattr(summary, status, getattr(summary, status) + 1)
-        self._count_kind(row, member, ok=not failed)
         return status
-
-    def _count_kind(self, row: CsvActivity, member, ok: bool) -> None:
-        if not row.filename:
-            self.summary.manual += 1
-        elif not ok:
-            self.summary.without_stream += 1
 
     def _mark_deleted(self, rows: list[CsvActivity], seen: set[int]) -> None:
         """Export activities landed before but absent now were deleted on Strava.
