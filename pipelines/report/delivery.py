@@ -236,6 +236,9 @@ def describe_smtp_error(exc: BaseException, settings: Settings) -> str:
     elif isinstance(exc, smtplib.SMTPSenderRefused):
         text = (f"the mail server {where} refused the sender {exc.sender!r} ({exc.smtp_code} "
                 f"{_server_text(exc.smtp_error)}); check REPORT_FROM (it usually must be your mailbox)")
+    elif isinstance(exc, (socket.timeout, TimeoutError)) or (
+            isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)):
+        text = f"the mail server {where} did not answer in time; check SMTP_HOST, SMTP_PORT and SMTP_SECURITY"
     elif isinstance(exc, smtplib.SMTPServerDisconnected):
         text = f"the mail server {where} closed the connection unexpectedly ({exc or 'no reason given'})"
     elif isinstance(exc, smtplib.SMTPResponseException):
@@ -247,8 +250,6 @@ def describe_smtp_error(exc: BaseException, settings: Settings) -> str:
         hint = "; with SMTP_SECURITY=ssl use the implicit-TLS port (usually 465), with starttls usually 587" \
             if settings.smtp_security == "ssl" else ""
         text = f"the TLS handshake with the mail server {where} failed ({exc.reason or exc}){hint}"
-    elif isinstance(exc, (socket.timeout, TimeoutError)):
-        text = f"the mail server {where} did not answer in time"
     elif isinstance(exc, ConnectionRefusedError):
         text = f"could not connect to the mail server {where} (connection refused); check SMTP_HOST and SMTP_PORT"
     elif isinstance(exc, socket.gaierror):
@@ -355,7 +356,7 @@ def send_report(settings: Settings, week_start: dt.date, force: bool = False, at
             except Exception as exc:  # every failure is recorded and reported in one sentence
                 reason = describe_smtp_error(exc, settings)
                 ledger.finish(row, "failed", reason)
-                log.warning("report for %s not sent: %s", monday, reason)
+                log.info("report for %s not sent: %s", monday, reason)
                 return DeliveryOutcome(
                     "failed", f"The report for the week of {monday} was not sent: {reason}; "
                               "the next run will try again.",
