@@ -108,7 +108,10 @@ def make_athlete(n: int = 30, seed: int = 7, start: dt.date = dt.date(2025, 3, 3
     day = start
     for i in range(n):
         sport_type, _, speed, (lo, hi) = SPORTS[i] if i < len(SPORTS) else kinds[rng.randrange(len(kinds))]
-        zone, (lat, lon) = places[0] if i % 5 else places[(i // 5) % len(places)]
+        # Trips now and then; manual entries and indoor rides (no position, so no zone name
+        # to read) only at home.
+        at_home = i % 5 or speed is None or sport_type == "VirtualRide"
+        zone, (lat, lon) = places[0] if at_home else places[(i // 5) % len(places)]
         tz = ZoneInfo(zone)
         local_start = dt.datetime.combine(day, dt.time(rng.randint(5, 19), rng.randint(0, 59), rng.randint(0, 59)))
         start_utc = local_start.replace(tzinfo=tz).astimezone(UTC)

@@ -77,7 +77,10 @@ class ExportSource:
             if PurePosixPath(info.filename).name == "activities.csv":
                 candidates.append(info.filename)
         if not candidates:
-            raise ImportInputError(f"{path} holds no activities.csv; is it a Strava bulk export (Settings > My Account > Download your data)?")
+            raise ImportInputError(
+                f"{path} holds no activities.csv; give the zip Strava sends from "
+                "Settings > My Account > Download your data."
+            )
         best = min(candidates, key=lambda n: (n.count("/"), n))
         self.prefix = best[: -len("activities.csv")]
 
