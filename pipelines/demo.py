@@ -39,7 +39,7 @@ def run_demo(export: bool = False, verbose: bool = False) -> int:
     if export:
         return _demo_export(athlete, home, verbose)
 
-    fake = FakeStrava(athlete, read_limit_15min=DEMO_READ_LIMIT_15MIN, read_limit_daily=DEMO_READ_LIMIT_DAILY,
+    fake = FakeStrava(athlete, scope="read,activity:read_all,profile:read_all", read_limit_15min=DEMO_READ_LIMIT_15MIN, read_limit_daily=DEMO_READ_LIMIT_DAILY,
                       overall_limit_15min=2 * DEMO_READ_LIMIT_15MIN, overall_limit_daily=2 * DEMO_READ_LIMIT_DAILY)
     base_url = fake.start()
     try:

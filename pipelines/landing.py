@@ -70,9 +70,13 @@ def upsert_activity(
 
 
 def mark_deleted(con: duckdb.DuckDBPyConnection, source: str, activity_ids: Sequence[int]) -> int:
-    """Mark activities deleted upstream (kept for the record, excluded by staging)."""
+    """Mark activities deleted upstream (the row stays for the record, excluded by staging);
+    their stream samples go, and come back by a fresh fetch should the activity reappear."""
     if not activity_ids:
         return 0
+    for table in ("raw.streams", "raw.stream_fetches"):
+        con.execute(f"delete from {table} where source = ? and activity_id in (select unnest(?::bigint[]))",
+                    [source, list(activity_ids)])
     con.execute(
         """
         update raw.activities set deleted_at = ?, updated_at = ?

@@ -42,6 +42,12 @@ def make_fake(home, monkeypatch):
     servers = []
 
     def start(athlete, **kwargs):
+        kwargs.setdefault("scope", "read,activity:read_all,profile:read_all")
+        # Strava's defaults (100 reads / 15 min) are exercised in their own test; the rest
+        # need room for a whole first sync of the small athlete.
+        for key, value in (("read_limit_15min", 1000), ("read_limit_daily", 10000),
+                           ("overall_limit_15min", 2000), ("overall_limit_daily", 20000)):
+            kwargs.setdefault(key, value)
         fake = FakeStrava(athlete, **kwargs)
         base = fake.start()
         servers.append(fake)

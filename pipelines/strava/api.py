@@ -126,6 +126,16 @@ class NotFound(Exception):
     """Strava answered 404 for the object."""
 
 
+class MissingScope(StravaError):
+    """The authorization lacks a scope the request needs (Strava's `<scope>_permission missing`)."""
+
+    def __init__(self, scope: str):
+        self.scope = scope
+        super().__init__(f"The Strava authorization lacks the {scope} scope; {REAUTH} and allow "
+                         + ("'View data about your private activities'." if scope.startswith("activity")
+                            else "access to your profile (heart-rate zones)."))
+
+
 @dataclass
 class StravaApi:
     settings: Settings
@@ -196,20 +206,19 @@ class StravaApi:
         reauthorized = False
         while True:
             self._ensure_token()
-            if self.settings.strava_client_id and "activities" in path and self.token.scope is not None \
-                    and "activity:read_all" not in self.token.scope:
-                raise StravaError(f"The Strava authorization lacks the activity:read_all scope; {REAUTH} and allow "
-                                  "'View data about your private activities'.")
+            if "activities" in path and self.token.scope is not None and "activity:read_all" not in self.token.scope:
+                raise MissingScope("activity:read_all")
             spent = self.budget.spent_message()
             if spent:
                 raise SyncStopped(spent)
             try:
                 return self._with_retries(path, lambda: self._send(path, params))
             except exc.AccessUnauthorized as e:
-                body = _json(e.response)
-                if any(err.get("field") == "activity:read_permission" for err in body.get("errors", []) if isinstance(err, dict)):
-                    raise StravaError(f"The Strava authorization lacks the activity:read_all scope; {REAUTH} and allow "
-                                      "'View data about your private activities'.") from None
+                for err in _json(e.response).get("errors", []):
+                    field_name = str(err.get("field", "")) if isinstance(err, dict) else ""
+                    if field_name.endswith("_permission") and err.get("code") == "missing":
+                        scope = field_name[: -len("_permission")]
+                        raise MissingScope("activity:read_all" if scope.startswith("activity") else scope) from None
                 if reauthorized:
                     raise StravaError(f"Strava rejected the access token (revoked or invalid); {REAUTH}.") from None
                 reauthorized = True

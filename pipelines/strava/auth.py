@@ -20,7 +20,7 @@ from pipelines.strava.api import STRAVA_ORIGIN, RebasedSession
 from pipelines.strava.errors import INACTIVE_MESSAGE, StravaError
 from pipelines.strava.tokens import Token, TokenStore
 
-SCOPES = ["read", "activity:read_all"]
+SCOPES = ["read", "activity:read_all", "profile:read_all"]  # profile:read_all for HR zones
 
 
 def _wait_for_redirect(port: int, timeout_s: float) -> dict[str, str]:

@@ -255,7 +255,7 @@ class FakeStrava:
 
     # ------------------------------------------------------------------ faults
     def fail_next(self, n: int, status: int = 503, body: str = "auto", oauth: bool = False) -> None:
-        """The next ``n`` API requests answer ``status``.
+        """The next ``n`` API requests answer ``status`` (replacing any queued faults; 0 clears them).
 
         ``body``: "html" (an edge proxy page, no rate-limit headers, not counted), "json"
         (Strava's JSON error, counted, with headers) or "auto" (html for 502/503/504).
@@ -263,7 +263,7 @@ class FakeStrava:
         """
         kind = body if body != "auto" else ("html" if status in (502, 503, 504) else "json")
         with self._lock:
-            self._fail_queue.extend([(status, kind)] * n)
+            self._fail_queue[:] = [(status, kind)] * n
             self._fail_oauth = oauth
 
     def set_inactive(self, inactive: bool = True) -> None:
@@ -639,6 +639,10 @@ def _synthesize_stream(act: dict) -> dict[str, list]:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeStrava
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK
+    # stall every response by ~40 ms on loopback
+    disable_nagle_algorithm = True
+
     def version_string(self) -> str:
         return "nginx"
 

@@ -27,7 +27,7 @@ import duckdb
 from pipelines import landing, warehouse
 from pipelines.warehouse import transaction
 from pipelines.config import Settings
-from pipelines.strava.api import NotFound, RateBudget, StravaApi
+from pipelines.strava.api import MissingScope, NotFound, RateBudget, StravaApi
 from pipelines.strava.errors import StravaError, SyncStopped
 from pipelines.strava.tokens import TokenStore
 
@@ -118,9 +118,13 @@ class StravaSync:
         if row[0] is not None and not self.full and not self._reconcile_due():
             return
         athlete = self.api.get("/athlete")
-        zones = self.api.get("/athlete/zones")
         now = landing.utcnow()
         self.con.execute("insert or replace into raw.athlete values (?, ?, ?)", [athlete["id"], json.dumps(athlete), now])
+        try:
+            zones = self.api.get("/athlete/zones")
+        except MissingScope as e:  # zones are informative only (METRICS.md derives zones from LTHR)
+            self.progress(f"HR zones skipped: {e}")
+            return
         self.con.execute("insert or replace into raw.athlete_zones values (?, ?, ?)", [athlete["id"], json.dumps(zones), now])
         self.progress(f"athlete {athlete['id']} and HR zones fetched")
 
