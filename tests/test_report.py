@@ -199,7 +199,7 @@ def test_rendered_report_has_every_fact(report_settings):
         assert fact.lower() in text.lower(), fact
     # the action for each flag, and the alert first
     assert text.index("[Back off]") < text.index("[Watch]")
-    assert text.count("What to do:") == len(rendered.data.flags)
+    assert text.count("Next week:") == len(rendered.data.flags)
 
 
 def test_no_diagnosis_words(report_settings):

@@ -39,7 +39,7 @@ DPI = 200          # 1000 px wide: sharp on a phone, still small as PNG
 
 RC = {
     "font.family": "DejaVu Sans",
-    "font.size": 11,
+    "font.size": 12,
     "axes.edgecolor": GRID,
     "axes.labelcolor": MUTED,
     "axes.titlesize": 11,
@@ -52,9 +52,9 @@ RC = {
     "axes.spines.left": False,
     "xtick.color": MUTED,
     "ytick.color": MUTED,
-    "xtick.labelsize": 10,
-    "ytick.labelsize": 10,
-    "legend.fontsize": 10,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
     "legend.frameon": False,
     "svg.hashsalt": "trainsmart",
     "path.simplify": True,
@@ -108,7 +108,7 @@ def volume_chart(weeks: list[tuple[dt.date, float | None]], highlight: dt.date, 
         for x, (monday, v) in zip(xs, weeks):
             if v is None:
                 continue
-            ax.text(x, v + top * 0.025, f"{v:.0f}", ha="center", va="bottom", fontsize=10,
+            ax.text(x, v + top * 0.025, f"{v:.0f}", ha="center", va="bottom", fontsize=11,
                     color=INK if monday == highlight else MUTED,
                     fontweight="bold" if monday == highlight else "normal")
         if baseline is not None and baseline > 0:
@@ -137,7 +137,7 @@ def intensity_chart(this_week: Intensity, before: Intensity | None, target: floa
     4 weeks before, with the 75%-easy target as a dashed line."""
     rows = [("This week", this_week)]
     if before is not None and before.classified_min > 0:
-        rows.append(("4 weeks before", before))
+        rows.append(("Prev. 4 wk", before))
     with plt.rc_context(RC):
         fig = Figure(figsize=(WIDTH_IN, 0.8 + 0.55 * len(rows)))
         ax = fig.add_subplot()
@@ -151,22 +151,22 @@ def intensity_chart(this_week: Intensity, before: Intensity | None, target: floa
                 ax.barh(y, share, left=left, height=0.62, color=color, edgecolor="white", linewidth=1.2, zorder=2)
                 if share >= 0.09:
                     ax.text(left + share / 2, y, f"{share:.0%}", ha="center", va="center", color="white",
-                            fontsize=10.5, fontweight="bold", zorder=3)
+                            fontsize=11.5, fontweight="bold", zorder=3)
                 left += share
         ax.axvline(target, color=INK, linestyle=(0, (4, 3)), linewidth=1, zorder=4)
-        ax.text(target, len(rows) - 0.45, f"target {target:.0%} easy", ha="center", va="bottom", fontsize=9.5, color=INK,
+        ax.text(target, len(rows) - 0.45, f"target {target:.0%} easy", ha="center", va="bottom", fontsize=10.5, color=INK,
                 bbox={"boxstyle": "square,pad=0.2", "facecolor": "white", "edgecolor": "none"}, zorder=5)
         ax.set_yticks(ys, [label for label, _ in rows])
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.5, len(rows) - 0.5 + 0.35)
         ax.set_xticks([])
-        ax.tick_params(axis="y", length=0, labelsize=9, labelcolor=INK)
+        ax.tick_params(axis="y", length=0, labelsize=11, labelcolor=INK)
         ax.spines["bottom"].set_visible(False)
         handles = [matplotlib.patches.Patch(color=c, label=lab)
                    for c, lab in ((EASY, "Easy"), (MODERATE, "Moderate"), (HARD, "Hard"))]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, handlelength=1.2,
                   columnspacing=1.6)
-        fig.subplots_adjust(left=0.25, right=0.98, top=1 - 0.22 / fig.get_figheight(),
+        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.22 / fig.get_figheight(),
                             bottom=0.42 / fig.get_figheight())
         return _png(fig)
 
@@ -193,9 +193,9 @@ def fitness_chart(daily: list[dict], week_start: dt.date) -> bytes:
         top.legend(loc="upper left", ncol=2, handlelength=1.6)
         if dates:
             top.annotate(f"{ctl[-1]:.0f}", (dates[-1], ctl[-1]), xytext=(4, 0), textcoords="offset points",
-                         va="center", fontsize=10, color=FITNESS, fontweight="bold")
+                         va="center", fontsize=11, color=FITNESS, fontweight="bold")
             top.annotate(f"{atl[-1]:.0f}", (dates[-1], atl[-1]), xytext=(4, 0), textcoords="offset points",
-                         va="center", fontsize=10, color=FATIGUE, fontweight="bold")
+                         va="center", fontsize=11, color=FATIGUE, fontweight="bold")
         bottom.fill_between(dates, tsb, 0, where=[v >= 0 for v in tsb], color=FORM_POS, alpha=0.55, linewidth=0,
                             interpolate=True, zorder=2)
         bottom.fill_between(dates, tsb, 0, where=[v < 0 for v in tsb], color=FORM_NEG, alpha=0.55, linewidth=0,
@@ -203,10 +203,10 @@ def fitness_chart(daily: list[dict], week_start: dt.date) -> bytes:
         bottom.axhline(0, color=MUTED, linewidth=0.8, zorder=3)
         lim = max([abs(v) for v in tsb] + [5.0]) * 1.2
         bottom.set_ylim(-lim, lim)
-        bottom.set_title("Form (TSB) = fitness − fatigue", fontsize=10, fontweight="normal", color=INK, pad=3)
+        bottom.set_title("Form (TSB) = fitness − fatigue", fontsize=11, fontweight="normal", color=INK, pad=3)
         if dates:
             bottom.annotate(f"{tsb[-1]:+.0f}", (dates[-1], tsb[-1]), xytext=(4, 0), textcoords="offset points",
-                            va="center", fontsize=10, fontweight="bold",
+                            va="center", fontsize=11, fontweight="bold",
                             color=FORM_POS if tsb[-1] >= 0 else FORM_NEG)
         if dates:
             mondays = [d for d in dates if d.weekday() == 0][::2]

@@ -27,6 +27,9 @@ from pipelines.report.weeks import ONE_WEEK, week_end, week_of
 HISTORY_WEEKS = 12
 BASELINE_WEEKS = 4
 SEVERITY_ORDER = {"alert": 0, "warning": 1, "info": 2}
+# within a severity: load and fatigue first, then how the running was done, then habits
+FLAG_ORDER = ["overreaching", "deep_fatigue", "acwr_high", "volume_spike", "long_run_spike", "no_rest_day",
+              "high_monotony", "easy_share_low", "too_many_quality_sessions", "no_strength", "low_consistency"]
 
 # (column of weekly_training_summary, label, unit kind) for "this week vs the 4 weeks before"
 COMPARED = [
@@ -288,7 +291,8 @@ def _load(con, tables, week_start: dt.date, as_of: dt.date, athlete_id: int | No
             "where athlete_id is not distinct from ? and week_start = ?", [athlete_id, week_start]))
         flags = [Flag(str(r["flag"]), str(r["severity"] or "info").lower(), _num(r["value"]), _num(r["threshold"]),
                       str(r["message"] or "")) for r in flag_rows]
-        flags.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.flag))
+        flags.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9),
+                                  FLAG_ORDER.index(f.flag) if f.flag in FLAG_ORDER else len(FLAG_ORDER), f.flag))
 
     activities = _activities(con, tables, athlete_id, week_start) if "main.activities" in tables else []
 

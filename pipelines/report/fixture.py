@@ -223,40 +223,49 @@ def make_flags(weeks: list[dict], activities: list[dict]) -> list[dict]:
         classified = w["easy_min"] + w["moderate_min"] + w["hard_min"]
         if classified >= 60 and w["easy_share"] is not None and w["easy_share"] < 0.75:
             add("easy_share_low", "warning", w["easy_share"], 0.75,
-                f"Only {w['easy_share']:.0%} of your running was easy (aim for at least 75%).")
+                f"Only {w['easy_share']:.0%} of your running time with heart rate was easy this week (aim for at "
+                "least 75%). Slow most runs down to a relaxed, conversational pace.")
         if w["quality_sessions"] > 2:
             add("too_many_quality_sessions", "warning", w["quality_sessions"], 2,
-                f"{w['quality_sessions']} quality sessions this week; 1-2 are enough.")
+                f"{w['quality_sessions']} of your runs this week were hard sessions. One or two a week are enough: "
+                "run the others easy so the hard days count.")
         if w["volume_change"] is not None and w["volume_change"] > 0.30:
             add("volume_spike", "warning", w["volume_change"], 0.30,
-                f"Running volume (km-effort) was {w['volume_change']:+.0%} over your 4-week average.")
+                f"Your running volume (km-effort) was {w['volume_change']:.0%} above the average of the four weeks "
+                "before. Build up in smaller steps.")
         ratios = [a["long_run_spike_ratio"] for a in activities
                   if a["week_start"] == w["week_start"] and a["long_run_spike_ratio"] is not None]
         if ratios and max(ratios) > 1.10:
             sev, thr = ("warning", 1.30) if max(ratios) > 1.30 else ("info", 1.10)
             add("long_run_spike", sev, max(ratios), thr,
-                f"Your longest run was {max(ratios):.2f}x your longest of the previous 30 days.")
+                f"Your longest run this week was {max(ratios):.2f} times your longest run in the 30 days before it.")
         if w["acwr_end"] is not None and w["acwr_end"] >= 1.5:
             add("acwr_high", "warning", w["acwr_end"], 1.5,
-                f"Your last 7 days' load was {w['acwr_end']:.2f}x your 4-week average.")
+                f"Your training load of the last 7 days was {w['acwr_end']:.2f} times your weekly average of the "
+                "last 4 weeks. Plan a few easier days.")
         if w["monotony"] is not None and w["monotony"] > 2.0:
             add("high_monotony", "warning", w["monotony"], 2.0,
-                f"Daily load was very uniform (monotony {w['monotony']:.1f}).")
+                f"Your days were very alike in load this week (monotony {w['monotony']:.2f}). Alternate harder "
+                "and easier days.")
         if w["rest_days"] == 0:
-            add("no_rest_day", "warning", 0, 1, "You trained every day this week.")
+            add("no_rest_day", "warning", 0, 1,
+                "You trained on all 7 days this week. Take at least one full rest day each week.")
         if w["fatigue_days"] >= 3:
             add("deep_fatigue", "warning", w["fatigue_days"], 3,
-                f"Form stayed far below fitness for {w['fatigue_days']} days in a row.")
+                f"Your form stayed well below your fitness for {w['fatigue_days']} days in a row. Ease off for a "
+                "few days.")
         if i > 0 and w["strength_sessions"] == 0 and weeks[i - 1]["strength_sessions"] == 0:
-            add("no_strength", "info", 0, 1, "No strength session this week or last week.")
+            add("no_strength", "info", 0, 1,
+                "No strength session this week or last week. Add one or two short strength sessions a week.")
         if i >= 3 and w["consistency_12w"] < 0.5:
             add("low_consistency", "info", w["consistency_12w"], 0.5,
-                f"Only {w['consistency_12w']:.0%} of recent weeks had 3 or more runs.")
+                f"You ran at least 3 times in only {w['consistency_12w']:.0%} of the last weeks.")
         load_flags = {"volume_spike", "acwr_high", "high_monotony", "deep_fatigue", "no_rest_day"}
         n = sum(f["flag"] in load_flags for f in raised)
         if n >= 2:
             add("overreaching", "alert", n, 2,
-                f"{n} load warnings at once this week: plan a lighter week.")
+                f"{n} load warnings came together this week. Back off: make the coming week clearly easier, "
+                "with less volume and at least one rest day.")
         flags.extend(raised)
     return flags
 

@@ -57,6 +57,14 @@ def fmt_duration(minutes: float | None) -> str:
     return f"{h} h {m:02d} min" if h else f"{m} min"
 
 
+def fmt_duration_short(minutes: float | None) -> str:
+    """Compact, for tiles and table cells: 6h 09m / 51 min."""
+    if minutes is None:
+        return "–"
+    h, m = divmod(int(round(minutes)), 60)
+    return f"{h}h {m:02d}m" if h else f"{m} min"
+
+
 def fmt_m(v: float | None) -> str:
     return "–" if v is None else f"{v:,.0f} m"
 
@@ -81,11 +89,11 @@ def fmt_long_date(d: dt.date) -> str:
     return f"{d:%a} {d.day} {d:%B %Y}"
 
 
-def fmt_value(unit: str, v: float | None) -> str:
+def fmt_value(unit: str, v: float | None, short: bool = False) -> str:
     if unit == "km":
         return fmt_km(v)
     if unit == "duration":
-        return fmt_duration(v)
+        return fmt_duration_short(v) if short else fmt_duration(v)
     if unit == "m":
         return fmt_m(v)
     if unit == "count":
@@ -104,73 +112,71 @@ def _ratio(v) -> str:
 
 
 def explain_flag(flag: Flag) -> tuple[str, str | None, str]:
-    """(title, what the numbers say, what to do) in plain words for one flag.
+    """(title, what the numbers say, a concrete plan for next week) in plain words for one flag.
 
-    The mart's own message is shown as well; these sentences describe the pattern and suggest
-    an action, never a diagnosis.
+    The mart's own message describes the pattern and is always shown; the numbers sentence is
+    shown only when the mart gave no message. Never a diagnosis: patterns and actions only.
     """
     v, t = flag.value, flag.threshold
     name = flag.flag
     if name == "easy_share_low":
         return ("Most of your running was not easy",
                 f"{fmt_pct(v)} of your run time with heart rate was easy; aim for {fmt_pct(t or EASY_TARGET)} or more.",
-                "Slow your easy runs down until you could chat in full sentences, even if it feels too slow. "
-                "Keep the hard efforts for one or two planned sessions.")
+                "keep every run that is not a planned session truly easy: if you cannot talk in full sentences, "
+                "slow down, and walk the steep hills.")
     if name == "too_many_quality_sessions":
         return ("More hard sessions than you need",
                 f"{plural(v or 0, 'run')} had 15+ minutes at moderate or hard effort (or were races / workouts); "
                 f"{int(t or 2)} a week are plenty.",
-                "Pick one or two key sessions for next week (say, intervals and a tempo run) and keep every "
-                "other run easy.")
+                "choose one or two key sessions (say, intervals midweek and a tempo or long run at the weekend) "
+                "and run everything else easy.")
     if name == "volume_spike":
         return ("A big jump in running volume",
                 f"Your km-effort was {fmt_change(v)} compared with your 4-week average "
                 f"(the flag starts at {fmt_change(t if t is not None else 0.3)}).",
-                "Hold next week around your recent average instead of building on this one; "
-                "add about 10% a week at most.")
+                "do not add more. Stay at or below this week's volume, and after that grow by about 10% a week.")
     if name == "long_run_spike":
         return ("One run was much longer than usual",
                 f"Your longest run was {_ratio(v)} the longest run of the 30 days before it "
                 f"(flag above {_ratio(t)}).",
-                "Grow the long run gradually, about 10% beyond your longest of the last month, and keep it easy.")
+                "keep the long run at or below this one, at an easy pace, and make the day after it easy or a rest day.")
     if name == "acwr_high":
         return ("Your load jumped compared with the last month",
                 f"The last 7 days carried {_ratio(v)} your average weekly load of the last 4 weeks "
                 f"(flag at {_ratio(t)}).",
-                "Make the next days lighter: shorter, easy runs until this week's load is back in line with your "
-                "recent weeks.")
+                "put two or three easy days (or a rest day) before your next hard session.")
     if name == "high_monotony":
         return ("Every day looked the same",
                 f"Your daily load barely varied (monotony {v:.1f}; the flag is above {t:.1f})."
                 if v is not None and t is not None else "Your daily load barely varied.",
-                "Alternate harder and easier days, and make easy days truly easy or take them off.")
+                "make one or two days clearly hard, the others clearly easy, and one a full rest day.")
     if name == "no_rest_day":
         return ("No rest day",
                 "You trained on all seven days.",
-                "Plan at least one full day off next week: fitness is built while you recover.")
+                "pick a rest day now, for example the day after your long run, and keep it free of training.")
     if name == "deep_fatigue":
         return ("Fatigue piled up for several days",
                 f"Your fatigue stayed far above your fitness (form below −30% of fitness) for "
                 f"{plural(v or 0, 'day')} in a row.",
-                "Take two or three easy days or rest days, until your legs feel fresh, then go on with your plan.")
+                "start with two or three easy or rest days, and go hard again only when your legs feel fresh.")
     if name == "no_strength":
         return ("No strength training for two weeks",
                 "There was no strength session this week or the week before.",
-                "Add one or two short sessions a week (20–30 minutes: squats, lunges, calf raises, core).")
+                "add two 20–30 minute sessions: squats, lunges, calf raises, hip and core work.")
     if name == "low_consistency":
         return ("Running has been irregular",
                 f"Only {fmt_pct(v)} of your recent weeks had {MIN_RUNS_PER_WEEK} or more runs "
                 f"(the flag is below {fmt_pct(t)}).",
-                f"Aim for {MIN_RUNS_PER_WEEK} shorter runs every week rather than a few big ones: "
-                "regular beats heroic.")
+                f"put {MIN_RUNS_PER_WEEK} short runs on fixed days in your calendar: short and regular beats long "
+                "and rare.")
     if name == "overreaching":
         return ("Several load warnings at once: time to back off",
                 f"{plural(v or 0, 'load warning')} (volume jump, load jump, same-every-day, fatigue, no rest day) "
                 "showed up together this week.",
-                "Make next week a lighter one: cut your running by about a third, keep all of it easy and take at "
-                "least two rest days. Build up again the week after.")
+                "make it a lighter week: about a third less running, all of it easy, with at least two rest days. "
+                "Build up again the week after.")
     return (name.replace("_", " ").capitalize(), None,
-            "Look at the pattern behind this and adjust next week's plan.")
+            "look at the pattern behind this flag and adjust your plan.")
 
 
 def what_went_well(week: WeekData) -> list[str]:
@@ -366,7 +372,7 @@ def render_text(week: WeekData) -> str:
             described = f.message.strip() or detail
             if described:
                 L.extend(_wrap(described, indent="    "))
-            L.extend(_wrap(f"What to do: {action}", indent="    "))
+            L.extend(_wrap(f"Next week: {action}", indent="    "))
     good = what_went_well(week)
     if good:
         L += ["", _heading("What went well" if week.flags else "No warnings this week - what went well")]
@@ -382,7 +388,8 @@ def render_text(week: WeekData) -> str:
                  f"{fmt_value(c.unit, c.baseline) if c.baseline is not None else '–':>14}{fmt_change(c.change):>9}")
 
     L += ["", _heading("Intensity of your runs")]
-    L.extend(_intensity_lines(week))
+    for line in _intensity_lines(week):
+        L.extend(_wrap(line.strip(), indent="    ", first="  "))
 
     L += ["", _heading("12 weeks of running (km)")]
     values = [(h["week_start"], h["row"]) for h in week.history]
@@ -400,8 +407,10 @@ def render_text(week: WeekData) -> str:
     L.extend(_fitness_lines(week))
 
     L += ["", _heading("Consistency, rest and strength")]
-    for label, value in _habit_rows(week):
-        L.append(f"  {label + ':':34}{value}")
+    habits = _habit_rows(week)
+    width = max(len(label) for label, _ in habits) + 3
+    for label, value in habits:
+        L.append(f"  {label + ':':{width}}{value}")
 
     L += ["", _heading("Your activities")]
     if not week.activities:
@@ -518,7 +527,7 @@ def _habit_rows(week: WeekData) -> list[tuple[str, str]]:
         rows.append(("Longest run", fmt_km(week.get("longest_run_km"))))
     monotony = week.get("monotony")
     if monotony is not None:
-        rows.append(("Day-to-day variation (monotony)", f"{monotony:.2f} (above 2.0: every day alike)"))
+        rows.append(("Monotony (above 2.0: every day alike)", f"{monotony:.2f}"))
     return rows
 
 
@@ -557,7 +566,7 @@ def _tile(label: str, value: str, note: str = "", color: str = INK) -> str:
             f'font-family:{FONT};" bgcolor="#f8f9fa">'
             f'<div style="font-size:12px;line-height:16px;color:{MUTED};text-transform:uppercase;letter-spacing:.04em;">'
             f'{E(label)}</div>'
-            f'<div style="font-size:22px;line-height:30px;font-weight:700;color:{color};">{E(value)}</div>'
+            f'<div style="font-size:22px;line-height:30px;font-weight:700;color:{color};white-space:nowrap;">{E(value)}</div>'
             f'<div style="font-size:12px;line-height:16px;color:{MUTED};">{E(note) or "&nbsp;"}</div></td>')
 
 
@@ -585,7 +594,7 @@ def _flag_card(f: Flag) -> str:
     described = f.message.strip() or detail  # the mart's message; our own sentence only when it has none
     if described:
         parts.append(f'<div style="font-size:14px;line-height:20px;color:{INK};margin-bottom:6px;">{E(described)}</div>')
-    parts.append(f'<div style="font-size:14px;line-height:20px;color:{INK};"><strong>What to do:</strong> {E(action)}</div>')
+    parts.append(f'<div style="font-size:14px;line-height:20px;color:{INK};"><strong>Next week:</strong> {E(action)}</div>')
     return ('<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
             'style="margin:0 0 10px;border-collapse:separate;">'
             f'<tr><td width="4" bgcolor="{accent}" style="width:4px;background:{accent};border-radius:3px 0 0 3px;'
@@ -607,7 +616,8 @@ def _rows_table(rows: list[list[str]], header: list[str] | None = None, align: l
     for row in rows:
         out.append("<tr>" + "".join(
             f'<td align="{a}" style="padding:7px 4px;border-bottom:1px solid {LINE};font-family:{FONT};font-size:14px;'
-            f'line-height:20px;color:{INK};">{cell}</td>' for cell, a in zip(row, align)) + "</tr>")
+            f'line-height:20px;color:{INK};{"white-space:nowrap;" if a == "right" else ""}">{cell}</td>'
+            for cell, a in zip(row, align)) + "</tr>")
     out.append("</table>")
     return "".join(out)
 
@@ -633,7 +643,7 @@ def render_html(week: WeekData, subject: str, cids: dict[str, str]) -> str:
     if week.has_training:
         header.append(_tiles([
             _tile("Distance", fmt_km(week.get("run_distance_km", 0.0)), _change_note(week, "run_distance_km"), ch.ACCENT),
-            _tile("Running time", fmt_duration(week.get("run_moving_min", 0.0)), _change_note(week, "run_moving_min")),
+            _tile("Time", fmt_duration_short(week.get("run_moving_min", 0.0)), _change_note(week, "run_moving_min")),
             _tile("Runs", f"{int(week.get('run_count', 0))}", _change_note(week, "run_count")),
         ]))
     else:
@@ -657,8 +667,8 @@ def render_html(week: WeekData, subject: str, cids: dict[str, str]) -> str:
     rows = []
     for c in week.comparisons:
         change = fmt_change(c.change)
-        rows.append([E(c.label), f"<strong>{E(fmt_value(c.unit, c.value))}</strong>",
-                     E(fmt_value(c.unit, c.baseline)) if c.baseline is not None else "–",
+        rows.append([E(c.label), f"<strong>{E(fmt_value(c.unit, c.value, short=True))}</strong>",
+                     E(fmt_value(c.unit, c.baseline, short=True)) if c.baseline is not None else "–",
                      f'<span style="color:{MUTED};">{E(change)}</span>'])
     body.append(_section(_compare_title(week), _rows_table(rows, ["", "This week", "4-wk avg", "Change"])))
 
