@@ -364,23 +364,48 @@ def sample_athlete() -> Dataset:
 
 
 def land(con: duckdb.DuckDBPyConnection, data: Dataset, bulk: bool = False) -> None:
-    if bulk:  # many activities, no streams: one statement
-        rows = [(r["source"], int(r["json"]["id"]), r["json"]["athlete"]["id"], json.dumps(r["json"])) for r in data.landed]
-        now = dt.datetime(2026, 11, 25, 12, 0)
+    """Land through pipelines.landing (as sync and import do), or in bulk for big test data."""
+    if not bulk:
+        for rec in data.landed:
+            upsert_activity(con, rec["source"], rec["json"])
+            if rec["deleted"]:
+                mark_deleted(con, rec["source"], [int(rec["json"]["id"])])
+        for (source, activity_id), s in data.streams.items():
+            replace_stream(con, source, activity_id, s, signature=None)
+        return
+    now = dt.datetime(2026, 11, 25, 12, 0)
+    recs = data.landed
+    con.execute(
+        """
+        insert into raw.activities (source, activity_id, athlete_id, json, first_seen_at, updated_at)
+        select unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::bigint[]), unnest(?::varchar[])::json, ?, ?
+        """,
+        [
+            [r["source"] for r in recs],
+            [int(r["json"]["id"]) for r in recs],
+            [(r["json"].get("athlete") or {}).get("id") for r in recs],
+            [json.dumps(r["json"]) for r in recs],
+            now,
+            now,
+        ],
+    )
+    if data.streams:
+        cols: dict[str, list] = {"source": [], "activity_id": [], "seq": [], "time_s": [], "heartrate": []}
+        for (source, activity_id), s in data.streams.items():
+            n = len(s["time"])
+            cols["source"] += [source] * n
+            cols["activity_id"] += [activity_id] * n
+            cols["seq"] += range(n)
+            cols["time_s"] += s["time"]
+            cols["heartrate"] += s.get("heartrate") or [None] * n
         con.execute(
             """
-            insert into raw.activities (source, activity_id, athlete_id, json, first_seen_at, updated_at)
-            select unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::bigint[]), unnest(?::varchar[])::json, ?, ?
+            insert into raw.streams (source, activity_id, seq, time_s, heartrate)
+            select unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::integer[]), unnest(?::integer[]),
+                   unnest(?::integer[])
             """,
-            [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], now, now],
+            [cols["source"], cols["activity_id"], cols["seq"], cols["time_s"], cols["heartrate"]],
         )
-        return
-    for rec in data.landed:
-        upsert_activity(con, rec["source"], rec["json"])
-        if rec["deleted"]:
-            mark_deleted(con, rec["source"], [int(rec["json"]["id"])])
-    for (source, activity_id), s in data.streams.items():
-        replace_stream(con, source, activity_id, s, signature=None)
 
 
 # --------------------------------------------------------------------------- the build
@@ -423,7 +448,7 @@ def build(tmp_path_factory) -> Build:
         )
         land(con, hand)
         land(con, long_history, bulk=True)
-        land(con, sample)
+        land(con, sample, bulk=True)  # the hand-made athlete went through pipelines.landing
     finally:
         con.close()
 
