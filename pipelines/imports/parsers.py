@@ -376,10 +376,15 @@ def _float(text: str | None) -> float | None:
 
 
 class _PointCollector:
-    """Accumulates timed points; builds the sample lists (sorted by time) at the end."""
+    """Accumulates timed points column by column; builds the samples (in time order) at the end."""
 
     def __init__(self) -> None:
-        self.points: list[tuple[float, int | None, float | None, float | None, float | None, float | None]] = []
+        self.t: list[float] = []
+        self.hr: list[int | None] = []
+        self.dist: list[float | None] = []
+        self.alt: list[float | None] = []
+        self.lat: list[float | None] = []
+        self.lon: list[float | None] = []
         self.total = 0
         self.untimed = 0
         self.first_lat: float | None = None
@@ -394,34 +399,43 @@ class _PointCollector:
             return
         if lat is not None and self.first_lat is None:
             self.first_lat, self.first_lon = lat, lon
-        self.points.append((t, hr, dist, alt, lat, lon))
+        self.t.append(t)
+        self.hr.append(hr)
+        self.dist.append(dist)
+        self.alt.append(alt)
+        self.lat.append(lat if lon is not None else None)
+        self.lon.append(lon if lat is not None else None)
 
     def build(self, fmt: str, start_hint: float | None = None, **extra) -> ParsedActivity:
-        pts = self.points
-        if not pts:
+        t = self.t
+        n = len(t)
+        if not n:
             if self.total:
                 raise ParseError(f"none of its {self.total} track points has a time")
             raise ParseError("no track points (a route or waypoints only?)")
-        if self.total >= 20 and len(pts) < 0.1 * self.total:
+        if self.total >= 20 and n < 0.1 * self.total:
             raise ParseError(
-                f"only {len(pts)} of its {self.total} track points have a time; the track cannot be placed in time"
+                f"only {n} of its {self.total} track points have a time; the track cannot be placed in time"
             )
-        if any(pts[i][0] < pts[i - 1][0] for i in range(1, len(pts))):
-            pts.sort(key=lambda p: p[0])
-        first = pts[0][0]
+        columns = [t, self.hr, self.dist, self.alt, self.lat, self.lon]
+        if any(t[i] < t[i - 1] for i in range(1, n)):
+            order = sorted(range(n), key=t.__getitem__)
+            columns = [[c[i] for i in order] for c in columns]
+        t, hr, file_dist, alts, lats, lons = columns
+        self.t = self.hr = self.dist = self.alt = self.lat = self.lon = []
+        first = t[0]
         start = math.floor(first)
         if start_hint is not None and first - 3600 <= start_hint <= first:
             start = math.floor(start_hint)
-        times = [int(round(p[0] - start)) for p in pts]
-        hr = [p[1] for p in pts]
-        alts = [p[3] for p in pts]
-        file_dist = [p[2] for p in pts]
+        times = [int(round(x - start)) for x in t]
+        del t
         if any(d is not None for d in file_dist):
             distance: list[float | None] | None = file_dist
         elif self.first_lat is not None:
-            distance = _track_distance([p[4] for p in pts], [p[5] for p in pts])
+            distance = _track_distance(lats, lons)
         else:
             distance = None
+        del lats, lons
         notes = list(extra.pop("notes", []))
         if self.untimed:
             notes.append(f"{self.untimed} of {self.total} track points have no time and were left out")
