@@ -189,12 +189,16 @@ def fitness_chart(daily: list[dict], week_start: dt.date) -> bytes:
             ax.tick_params(axis="both", length=0)
         top.plot(dates, ctl, color=FITNESS, linewidth=2.2, label="Fitness (CTL)", zorder=3)
         top.plot(dates, atl, color=FATIGUE, linewidth=1.4, label="Fatigue (ATL)", zorder=3)
-        top.set_ylim(0, max(ctl + atl + [1.0]) * 1.15)
+        top.set_ylim(0, max(ctl + atl + [1.0]) * 1.3)
         top.legend(loc="upper left", ncol=2, handlelength=1.6)
         if dates:
-            top.annotate(f"{ctl[-1]:.0f}", (dates[-1], ctl[-1]), xytext=(4, 0), textcoords="offset points",
+            # end labels, pushed apart when the two lines end close together
+            gap = 9.0 - abs(ctl[-1] - atl[-1]) / (top.get_ylim()[1] or 1) * 150  # in points
+            shift = max(gap, 0.0) / 2
+            up_ctl = 1 if ctl[-1] >= atl[-1] else -1
+            top.annotate(f"{ctl[-1]:.0f}", (dates[-1], ctl[-1]), xytext=(4, up_ctl * shift), textcoords="offset points",
                          va="center", fontsize=11, color=FITNESS, fontweight="bold")
-            top.annotate(f"{atl[-1]:.0f}", (dates[-1], atl[-1]), xytext=(4, 0), textcoords="offset points",
+            top.annotate(f"{atl[-1]:.0f}", (dates[-1], atl[-1]), xytext=(4, -up_ctl * shift), textcoords="offset points",
                          va="center", fontsize=11, color=FATIGUE, fontweight="bold")
         bottom.fill_between(dates, tsb, 0, where=[v >= 0 for v in tsb], color=FORM_POS, alpha=0.55, linewidth=0,
                             interpolate=True, zorder=2)

@@ -415,13 +415,30 @@ def render_text(week: WeekData) -> str:
     L += ["", _heading("Your activities")]
     if not week.activities:
         L.append("  No activities this week.")
-    for a in week.activities:
+    for day, a in _days_and_activities(week):
+        if a is None:
+            L.append(f"  {fmt_day(day)}  rest day")
+            continue
         quality = " [quality]" if a.is_quality else ""
         L.append(f"  {fmt_day(a.local_date)}  {activity_title(a)}{quality}")
         L.extend(_wrap(" · ".join(activity_details(a)), indent="              "))
 
     L += ["", "-- ", *_wrap(footer_sentence(week))]
     return "\n".join(L) + "\n"
+
+
+def _days_and_activities(week: WeekData) -> list[tuple[dt.date, Activity | None]]:
+    """Every activity in order, with (day, None) for the days without one (up to the as-of date)."""
+    if not week.activities:
+        return []
+    out: list[tuple[dt.date, Activity | None]] = []
+    for i in range(7):
+        day = week.week_start + dt.timedelta(days=i)
+        if day > week.as_of:
+            break
+        todays = [a for a in week.activities if a.local_date == day]
+        out.extend((day, a) for a in todays) if todays else out.append((day, None))
+    return out
 
 
 def _heading(text: str) -> str:
@@ -706,7 +723,11 @@ def render_html(week: WeekData, subject: str, cids: dict[str, str]) -> str:
     # activities
     if week.activities:
         act_rows = []
-        for a in week.activities:
+        for day, a in _days_and_activities(week):
+            if a is None:
+                act_rows.append([f'<span style="color:{MUTED};white-space:nowrap;">{E(fmt_day(day))}</span>',
+                                 f'<span style="color:{MUTED};">Rest day</span>'])
+                continue
             badge = (' <span style="display:inline-block;padding:0 6px;border-radius:8px;background:#fff4e6;'
                      'color:#d9480f;font-size:11px;line-height:16px;font-weight:700;">QUALITY</span>'
                      if a.is_quality else "")
