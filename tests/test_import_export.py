@@ -377,6 +377,23 @@ def test_activities_gone_from_a_newer_export_are_marked_deleted(tmp_path):
     deleted = con.execute("select activity_id from raw.activities where deleted_at is not null").fetchall()
     con.close()
     assert deleted == [(ordered[2]["id"],)]
+    # A row whose date cannot be read is reported and left out, but not taken for deleted.
+    z = write_sample_export(athlete, tmp_path / "d" / "full.zip")
+    with zipfile.ZipFile(z) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    text = members["activities.csv"].decode()
+    victim = str(ordered[4]["id"])
+    line = next(x for x in text.splitlines() if x.startswith(victim + ","))
+    members["activities.csv"] = text.replace(line, line.replace(line.split('"')[1], "someday")).encode()
+    damaged = tmp_path / "e" / "damaged.zip"
+    damaged.parent.mkdir()
+    with zipfile.ZipFile(damaged, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    summary = import_export(settings, damaged)
+    # the third one is back (un-deleted), the victim untouched, nothing deleted
+    assert (summary.deleted, summary.new, summary.updated, summary.unchanged) == (0, 0, 1, 6)
+    assert any("someday" in reason for _, reason in summary.skipped)
 
 
 # --------------------------------------------------------------------------- interrupted import

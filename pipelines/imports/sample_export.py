@@ -351,7 +351,7 @@ def write_sample_export(
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow(header)
         files = []
-        for index, activity in enumerate(sorted(athlete.activities, key=lambda a: a["start_date"])):
+        for activity in sorted(athlete.activities, key=lambda a: a["start_date"]):
             aid = int(activity["id"])
             stream = streams.get(aid) or streams.get(str(aid))
             if not (stream and stream.get("time")) and not activity.get("manual"):
@@ -363,7 +363,9 @@ def write_sample_export(
                 fmt = formats[aid]
             else:
                 fmt = default_format(activity, _positions(activity, stream) is not None)
-            filename = f"activities/{10_000_000_000 + index * 7919 + aid % 7919}.{fmt}" if fmt else ""
+            # Strava names the file after the upload id, not the activity id.
+            upload_id = activity.get("upload_id") or aid + 1_234_567_890
+            filename = f"activities/{upload_id}.{fmt}" if fmt else ""
             writer.writerow(csv_row(header, activity, stream, filename))
             if fmt:
                 files.append((filename, activity, stream, fmt))

@@ -134,8 +134,9 @@ class Columns:
         return None
 
 
-def read_activities_csv(raw: io.BufferedIOBase, summary: ImportSummary) -> list[CsvActivity]:
-    """Rows of activities.csv; unreadable rows are listed in the summary and left out."""
+def read_activities_csv(raw: io.BufferedIOBase, summary: ImportSummary) -> tuple[list[CsvActivity], set[int]]:
+    """Rows of activities.csv, and every activity id it names (unreadable rows included: they
+    are listed in the summary and left out, but not taken for deleted)."""
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
     reader = csv.reader(text)
     try:
@@ -154,6 +155,7 @@ def read_activities_csv(raw: io.BufferedIOBase, summary: ImportSummary) -> list[
             raise ImportInputError(f"activities.csv has no {name!r} column; is it a Strava export?")
     distances = len(cols.pos.get("Distance", []))
     rows: list[CsvActivity] = []
+    named: set[int] = set()
     for row in reader:
         line = reader.line_num
         if not any(c.strip() for c in row):
@@ -166,6 +168,7 @@ def read_activities_csv(raw: io.BufferedIOBase, summary: ImportSummary) -> list[
         except ValueError:
             summary.skip(f"activities.csv line {line}", f"no usable Activity ID ({ident!r}); row left out")
             continue
+        named.add(activity_id)
         try:
             start = parse_date(cols.first(row, "Activity Date"))
         except ValueError as e:
@@ -200,7 +203,7 @@ def read_activities_csv(raw: io.BufferedIOBase, summary: ImportSummary) -> list[
                 filename=cols.first(row, "Filename"),
             )
         )
-    return rows
+    return rows, named
 
 
 def _profile_athlete_id(source: ExportSource) -> int | None:
@@ -235,10 +238,10 @@ def import_export(settings: Settings, path: Path | str, progress: Progress | Non
         summary = ImportSummary(KIND, source.label)
         summary.refused.extend(source.refused)
         with source.open("activities.csv") as raw:
-            rows = read_activities_csv(raw, summary)
+            rows, named = read_activities_csv(raw, summary)
         summary.total = len(rows)
         with ImportRun(settings, KIND, SOURCE, summary, batch_activities=batch_activities) as run:
-            _Importer(settings, source, run, summary, progress, jobs).run(rows)
+            _Importer(settings, source, run, summary, progress, jobs).run(rows, named)
         return summary
 
 
@@ -270,7 +273,7 @@ class _Importer:
         if self.progress:
             self.progress(self.done, self.summary.total, name)
 
-    def run(self, rows: list[CsvActivity]) -> None:
+    def run(self, rows: list[CsvActivity], named: set[int]) -> None:
         run, summary = self.run_, self.summary
         self.athlete_id = self._athlete_id()
         summary.athlete_id = self.athlete_id
@@ -322,7 +325,7 @@ class _Importer:
                 self.process(item, result, fallback_zone=zone)
                 self._tick(item.row.filename or item.row.name)
         run.commit()
-        self._mark_deleted(rows, seen)
+        self._mark_deleted(rows, named)
 
     def _spec(self) -> tuple:
         if self.source.zip is not None:
