@@ -3,7 +3,9 @@ and turns a failed run into the one plain sentence the CLI prints."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,11 +43,13 @@ def run_job(settings: Settings, job_name: str, run_config: dict | None = None, v
 
     from pipelines.definitions import defs
 
-    job = defs.get_job_def(job_name)
+    job = defs.resolve_job_def(job_name)
     config = dict(run_config or {})
     config.setdefault("loggers", {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}},
                                   "file": {}})
-    with DagsterInstance.get() as instance:
+    # dagster-dbt echoes dbt's log lines on stdout: into the log file unless --verbose
+    with DagsterInstance.get() as instance, open(settings.log_file, "a") as log, \
+            contextlib.redirect_stdout(sys.stdout if verbose else log):
         result = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False,
                                         tags=tags, partition_key=partition_key)
     outcome = JobOutcome(success=result.success)

@@ -92,7 +92,7 @@ def authorize(settings: Settings, port: int = 8723, open_browser: bool = True, t
                           "check STRAVA_CLIENT_SECRET and run `trainsmart auth` again.") from None
     token = Token(refresh_token=info["refresh_token"], access_token=info["access_token"],
                   expires_at=int(info["expires_at"]), scope=scope,
-                  athlete_id=(athlete or {}).get("id"))
+                  athlete_id=getattr(athlete, "id", None))
     TokenStore(settings.token_file).save(token)
     who = f"athlete {token.athlete_id}" if token.athlete_id else "your athlete"
     print(f"Authorized {who}; the token is stored in {settings.token_file} (readable only by you). "

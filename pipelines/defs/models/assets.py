@@ -31,4 +31,4 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         warehouse.publish_snapshot(settings.db_path, settings.snapshot_path)
 
 
-defs = dg.Definitions(resources={"dbt": DbtCliResource(project_dir=dbt_project)})
+defs = dg.Definitions(assets=[dbt_models], resources={"dbt": DbtCliResource(project_dir=dbt_project)})
