@@ -2,15 +2,15 @@
 
 {# 0.6234 -> '62' (a share or change as a whole percentage) #}
 {% macro fmt_percent(expr) -%}
-    cast(cast(round({{ expr }} * 100, 0) as integer) as varchar)
+    cast(cast(round({{ expr }} * 100, 0) as integer) as {{ dbt.type_string() }})
 {%- endmacro %}
 
 {# 1.3456 -> '1.35' #}
 {% macro fmt_decimal(expr, digits=2) -%}
-    cast(cast(round({{ expr }}, {{ digits }}) as decimal(18, {{ digits }})) as varchar)
+    cast(cast(round({{ expr }}, {{ digits }}) as decimal(18, {{ digits }})) as {{ dbt.type_string() }})
 {%- endmacro %}
 
 {# 3.0 -> '3' #}
 {% macro fmt_integer(expr) -%}
-    cast(cast(round({{ expr }}, 0) as integer) as varchar)
+    cast(cast(round({{ expr }}, 0) as integer) as {{ dbt.type_string() }})
 {%- endmacro %}

@@ -61,7 +61,7 @@
     {%- elif value in ('m', 'male') -%}
         'M'
     {%- else -%}
-        cast(null as varchar)
+        cast(null as {{ dbt.type_string() }})
     {%- endif -%}
 {%- endmacro %}
 

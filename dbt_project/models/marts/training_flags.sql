@@ -85,8 +85,8 @@ long_run_spike as (
             else {{ num_var('long_run_spike_info') }}
         end as threshold,
         {{ dbt.concat([
-            "'Your longest run this week was '", fmt_decimal('max_long_run_spike_ratio'),
-            "' times as long as your longest run in the 30 days before it. Lengthen long runs in smaller steps'",
+            "'One run this week was '", fmt_decimal('max_long_run_spike_ratio'),
+            "' times as long as your longest run of the 30 days before it. Lengthen your long runs in smaller steps'",
             "case when max_long_run_spike_ratio > " ~ num_var('long_run_spike_warning') ~ " then ' and keep the days after a big one easy.' else '.' end"
         ]) }} as message
     from weeks
@@ -155,8 +155,10 @@ deep_fatigue as (
         cast(fatigue_days as {{ type_double() }}) as value,
         {{ num_var('fatigue_days') }} as threshold,
         {{ dbt.concat([
-            "'Your form stayed well below your fitness for '", fmt_integer('fatigue_days'),
-            "' days in a row. Ease off for a few days, with easy runs or rest, until you feel fresh again.'"
+            "'For '", fmt_integer('fatigue_days'),
+            "' days in a row your recent load was far above the level you are used to (fatigue more than '",
+            fmt_percent('(-' ~ num_var('fatigue_ratio') ~ ')'),
+            "'% above fitness). Ease off for a few days, with easy runs or rest, until you feel fresh again.'"
         ]) }} as message
     from weeks
     where fatigue_days >= {{ num_var('fatigue_days') }}
@@ -189,8 +191,8 @@ low_consistency as (
         consistency_12w as value,
         {{ num_var('consistency_low') }} as threshold,
         {{ dbt.concat([
-            "'You ran at least '", fmt_integer(var('min_runs_per_week')), "' times in only '",
-            fmt_percent('consistency_12w'), "'% of the last '", fmt_integer('consistency_weeks'),
+            "'You ran at least '", fmt_integer(var('min_runs_per_week')), "' times a week in only '",
+            fmt_integer('consistency_12w * consistency_weeks'), "' of the last '", fmt_integer('consistency_weeks'),
             "' weeks. Regular, shorter runs do more than occasional big weeks: plan fixed days for running.'"
         ]) }} as message
     from weeks
