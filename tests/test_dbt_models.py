@@ -611,3 +611,38 @@ def test_ctl_atl_exact_over_40_years(build: Build):
             else:
                 assert abs(got) < 1e-240
     assert worst < 1e-9, worst
+
+
+def _doc_queries() -> list[str]:
+    """The SQL blocks of the 'Query your training' section of docs/dbt.md."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "dbt.md").read_text()
+    section = text.split("## Query your training", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n", 1)[1] for block in section.split("```sql")[1:] for block in [block.split("```", 1)[0]]]
+
+
+def test_snapshot_serves_marts_views_and_the_documented_queries(build: Build, tmp_path, monkeypatch):
+    """Readers query the published snapshot; staging views still resolve there (no catalog
+    name in their SQL), and every example query of docs/dbt.md runs."""
+    from pipelines import adhoc_sql
+    from pipelines.config import load_settings
+    from pipelines.warehouse import publish_snapshot
+
+    live = tmp_path / "training.duckdb"
+    live.write_bytes(build.db_path.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRAINSMART_DB", str(live))
+    monkeypatch.setenv("TRAINSMART_HOME", str(tmp_path / "home"))
+    settings = load_settings()
+    publish_snapshot(live, settings.snapshot_path)
+    import io
+
+    for query in [
+        "select count(*) as n from staging.stg_strava__activities",
+        "select count(*) as n from intermediate.int_activity_stream_intervals",
+        "select * from weekly_training_summary order by week_start desc limit 3",
+        *_doc_queries(),
+    ]:
+        out, err = io.StringIO(), io.StringIO()
+        assert adhoc_sql.run_query(settings, query, out=out, err=err) == 0, (query, err.getvalue())
+        assert "rows)" in out.getvalue() or "(1 row)" in out.getvalue()
+    assert len(_doc_queries()) == 5
