@@ -7,7 +7,7 @@
 2. parses every file of it with the parsing library alone (fitdecode, gpxpy,
    ElementTree), in this process: the floor any importer written in Python pays;
 3. imports it with `import_export` into a fresh database, with one parsing process and
-   with the default (one per CPU), then imports it again (nothing to do);
+   with one per CPU, then imports it again (nothing to do);
 4. prints activities/s and stream samples/s for each, and the machine.
 """
 
@@ -35,7 +35,7 @@ import fitdecode  # noqa: E402
 import gpxpy  # noqa: E402
 
 from pipelines.config import load_settings  # noqa: E402
-from pipelines.imports.pool import default_jobs  # noqa: E402
+from pipelines.imports.pool import cpu_count, default_jobs  # noqa: E402
 from pipelines.imports.sample_export import write_sample_export  # noqa: E402
 from pipelines.imports.strava_export import import_export  # noqa: E402
 from pipelines.strava.sample_athlete import generate_sample_athlete  # noqa: E402
@@ -139,7 +139,10 @@ def main() -> int:
 
         base = load_settings()
         rows = []
-        for label, jobs in (("1 process", 1), (f"default ({default_jobs(files)} processes)", None)):
+        cpus = cpu_count()
+        print(f"load average {os.getloadavg()[0]:.1f} on {cpus} CPUs; the default would use "
+              f"{default_jobs(files)} parsing process(es) now")
+        for label, jobs in (("1 process", 1), (f"{cpus} parsing processes", cpus)):
             folder = work / f"db-{jobs or 'default'}"
             shutil.rmtree(folder, ignore_errors=True)
             settings = dataclasses.replace(base, db_path=folder / "training.duckdb", home=folder, timezone=None)
@@ -148,7 +151,7 @@ def main() -> int:
             print(f"import_export, {label}: {summary.landed} activities, {summary.samples:,} samples in {secs:.1f} s "
                   f"= {summary.landed / secs:.1f} activities/s, {summary.samples / secs:,.0f} samples/s "
                   f"({summary.samples / secs / (samples / parse_s):.2f}x the libraries' sample rate)")
-            if jobs is None:
+            if jobs != 1:
                 secs2, again = timed_import(settings, zip_path, None)
                 print(f"re-import (nothing changed): {again.unchanged} unchanged in {secs2:.1f} s")
         return 0

@@ -61,10 +61,20 @@ def parse_one(spec: SourceSpec, name: str) -> Result:
         return ParseError(f"unreadable ({type(e).__name__}: {e})")
 
 
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_jobs(n_files: int) -> int:
-    """One worker per CPU (at most 8), and none for a handful of files."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    jobs = min(cpus, 8, n_files // MIN_FILES_PER_WORKER)
+    """One worker per idle CPU (at most 8, and one per 8 files); 1 (parse in this process)
+    when fewer than two CPUs are idle - workers fighting over a busy CPU only add their
+    start-up and pickling."""
+    cpus = cpu_count()
+    try:
+        busy = max(0.0, os.getloadavg()[0] - 1.0)  # the load counts this process too
+    except OSError:
+        busy = 0.0
+    jobs = int(min(cpus - busy, cpus, 8, n_files // MIN_FILES_PER_WORKER))
     return jobs if jobs >= 2 else 1
 
 
