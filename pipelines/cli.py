@@ -63,6 +63,20 @@ def cmd_sql(args, settings: Settings) -> int:
     return adhoc_sql.interactive_shell(settings)
 
 
+def cmd_report(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from pipelines.report import run_report
+
+    run = run_report(settings, week=args.week, out_dir=Path(args.out), send=args.send, force=args.force)
+    lines = run.lines()
+    for line in lines[:-1]:
+        print(line, file=sys.stderr)
+    if lines:
+        print(lines[-1], file=sys.stderr)
+    return run.exit_code
+
+
 def cmd_status(args, settings: Settings) -> int:
     from pipelines.status import print_status
 
@@ -82,6 +96,15 @@ def cmd_demo(args, settings: Settings) -> int:
 
 
 # -- wiring ---------------------------------------------------------------------------------
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-16, got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trainsmart", description="Train smarter: Strava -> DuckDB -> weekly training picture.")
     parser.add_argument("--verbose", action="store_true", help="show Dagster and dbt logs and tracebacks")
@@ -97,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sql", help="run ad hoc SQL (or open a shell); works while a sync runs")
     p.add_argument("query", nargs="*", help="the SQL; omit for an interactive shell")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("report", help="render the weekly report (and email it once with --send)")
+    p.add_argument("--week", type=_date, default=None, help="a date in the week (YYYY-MM-DD); default: the last complete week")
+    p.add_argument("--out", default="out", help="folder for the .eml, .html and PNGs (default out/)")
+    p.add_argument("--send", action="store_true", help="email it (SMTP_* and REPORT_* settings), once per week")
+    p.add_argument("--force", action="store_true", help="with --send: send again even if already sent")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("status", help="what is synced, the last runs, the Strava rate budget left")
     p.set_defaults(func=cmd_status)
