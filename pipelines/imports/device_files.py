@@ -136,8 +136,8 @@ def import_files(settings: Settings, folder: Path | str, progress: Progress | No
     """Import every FIT / GPX / TCX file (also .gz) under a folder (or one such file), source 'files'.
 
     Files already imported (same content) are not read again. `progress(done, total, name)`
-    is called after each file. `jobs`: parsing processes (default: one per CPU when there
-    are many files). Raises ImportInputError (a ValueError) with one plain sentence when
+    is called after each file. `jobs`: parsing processes (default: one per idle CPU when
+    there are many files). Raises ImportInputError (a ValueError) with one plain sentence when
     the path is not usable.
     """
     root = Path(folder).expanduser()
@@ -203,12 +203,15 @@ class _FilesImporter:
                 todo.append((name, base))
         jobs = self.jobs if self.jobs is not None else default_jobs(len(todo))
         results = parse_in_order(("dir", str(self.base_dir)), [n for n, _ in todo], jobs)
-        for name, base in todo:
-            _, result = next(results)
-            if self.process(name, base, result, None) == "defer":
-                later.append((name, base))
-            else:
-                self._tick(name)
+        try:
+            for name, base in todo:
+                _, result = next(results)
+                if self.process(name, base, result, None) == "defer":
+                    later.append((name, base))
+                else:
+                    self._tick(name)
+        finally:
+            results.close()  # stops the workers if something went wrong
         if later:
             zone = self.settings.timezone or self.run_.most_common_zone() or "UTC"
             for name, base in later:

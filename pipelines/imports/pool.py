@@ -48,6 +48,12 @@ def _open(spec: SourceSpec, name: str):
     return open(Path(spec[1]) / name, "rb")
 
 
+def release() -> None:
+    """Close the zips opened by parse_one in this process (an import calls it when done)."""
+    while _zips:
+        _zips.popitem()[1].close()
+
+
 def parse_one(spec: SourceSpec, name: str) -> Result:
     """Parse one file; a failure is returned (not raised), so that it crosses processes intact."""
     try:

@@ -36,7 +36,7 @@ from pipelines.imports.common import (
     uses_athlete_zone,
 )
 from pipelines.imports.parsers import ParsedActivity
-from pipelines.imports.pool import default_jobs, parse_in_order, parse_one
+from pipelines.imports.pool import default_jobs, parse_in_order, parse_one, release
 from pipelines.imports.sources import ExportSource, Member
 
 SOURCE = "export"
@@ -229,7 +229,7 @@ def import_export(settings: Settings, path: Path | str, progress: Progress | Non
 
     Idempotent: an activity whose row and file are unchanged since the last import is not
     read again. `progress(done, total, name)` is called after each activity. `jobs` is the
-    number of parsing processes (default: one per CPU when there are many files).
+    number of parsing processes (default: one per idle CPU when there are many files).
     Raises ImportInputError (a ValueError) with one plain sentence when the path is not a
     usable export.
     """
@@ -240,8 +240,11 @@ def import_export(settings: Settings, path: Path | str, progress: Progress | Non
         with source.open("activities.csv") as raw:
             rows, named = read_activities_csv(raw, summary)
         summary.total = len(rows)
-        with ImportRun(settings, KIND, SOURCE, summary, batch_activities=batch_activities) as run:
-            _Importer(settings, source, run, summary, progress, jobs).run(rows, named)
+        try:
+            with ImportRun(settings, KIND, SOURCE, summary, batch_activities=batch_activities) as run:
+                _Importer(settings, source, run, summary, progress, jobs).run(rows, named)
+        finally:
+            release()
         return summary
 
 
@@ -306,12 +309,15 @@ class _Importer:
         names = [it.row.filename for it in todo if it.has_file]
         jobs = self.jobs if self.jobs is not None else default_jobs(len(names))
         results = parse_in_order(self._spec(), names, jobs)
-        for item in todo:
-            result = next(results)[1] if item.has_file else None
-            if self.process(item, result, fallback_zone=None) == "defer":
-                later.append(item)
-            else:
-                self._tick(item.row.filename or item.row.name)
+        try:
+            for item in todo:
+                result = next(results)[1] if item.has_file else None
+                if self.process(item, result, fallback_zone=None) == "defer":
+                    later.append(item)
+                else:
+                    self._tick(item.row.filename or item.row.name)
+        finally:
+            results.close()  # stops the workers if something went wrong
 
         # 3. Activities whose file names no zone get the athlete's: ATHLETE_TIMEZONE, else the
         #    most frequent zone of the landed activities (now including this export's).
