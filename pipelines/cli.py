@@ -45,6 +45,40 @@ def cmd_sync(args, settings: Settings) -> int:
     return 0
 
 
+def _import_then_build(args, settings: Settings, importer) -> int:
+    """Shared by import-export and import-files: import with progress, summarize, build the models."""
+    from pipelines.imports.common import ImportInputError
+    from pipelines.runner import run_job
+
+    def show(done: int, total: int, name: str) -> None:
+        if done == total or done % 50 == 0:
+            progress.say(f"{done}/{total} {name}")
+
+    try:
+        summary = importer(settings, args.path, progress=show)
+    except ImportInputError as e:
+        return fail(str(e))
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    outcome = run_job(settings, "build_models", verbose=args.verbose)
+    if not outcome.success:
+        return fail(outcome.error or "The build failed; see the log under TRAINSMART_HOME/logs.")
+    print(f"Models built in {settings.db_path}; query them with `trainsmart sql`.", file=sys.stderr)
+    return 0
+
+
+def cmd_import_export(args, settings: Settings) -> int:
+    from pipelines.imports.strava_export import import_export
+
+    return _import_then_build(args, settings, import_export)
+
+
+def cmd_import_files(args, settings: Settings) -> int:
+    from pipelines.imports.device_files import import_files
+
+    return _import_then_build(args, settings, import_files)
+
+
 def cmd_build(args, settings: Settings) -> int:
     from pipelines.runner import run_job
 
@@ -108,11 +142,28 @@ def _date(text: str):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trainsmart", description="Train smarter: Strava -> DuckDB -> weekly training picture.")
     parser.add_argument("--verbose", action="store_true", help="show Dagster and dbt logs and tracebacks")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show Dagster and dbt logs and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser
+
+    def add_parser(name, **kwargs):
+        return add(name, parents=[common], **kwargs)
+
+    sub.add_parser = add_parser
 
     p = sub.add_parser("sync", help="pull from Strava, then build the models")
     p.add_argument("--full", action="store_true", help="relist every activity (reconcile edits and deletions)")
     p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("import-export", help="import a Strava bulk export (zip or folder), then build the models")
+    p.add_argument("path", help="the export zip from Strava (Settings > My Account > Download your data), or its folder")
+    p.set_defaults(func=cmd_import_export)
+
+    p = sub.add_parser("import-files", help="import a folder of FIT/GPX/TCX files, then build the models")
+    p.add_argument("path", help="a folder of .fit/.gpx/.tcx files (also .gz) from a watch or another platform")
+    p.set_defaults(func=cmd_import_files)
 
     p = sub.add_parser("build", help="build the dbt models only")
     p.set_defaults(func=cmd_build)
@@ -144,8 +195,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("verbose",):
-        setattr(args, name, getattr(args, name, False))
     if sys.stderr.isatty() or args.verbose:
         progress.enable(sys.stderr)
     try:

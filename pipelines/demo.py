@@ -82,6 +82,9 @@ def _demo_export(athlete, home: Path, verbose: bool) -> int:
 
 
 def _print_summary(settings) -> int:
+    from pipelines.report import run_report
+
+    report = run_report(settings, out_dir=Path("out").absolute())
     con = warehouse.connect_reader(settings.snapshot_path)
     try:
         rows = con.execute("""
@@ -91,6 +94,8 @@ def _print_summary(settings) -> int:
         con.close()
     print(f"\nDatabase: {settings.db_path}")
     print(f"Snapshot for ad hoc SQL: {settings.snapshot_path}")
+    html = next((f for f in report.files if f.suffix == ".html"), None)
+    print(f"Weekly report for the week of {report.week_start}: {html} (and its .eml beside it)")
     print("Activities per sport:")
     for sport, n, km in rows:
         print(f"  {sport:<16} {n:>5}  {km or 0:>8} km")
