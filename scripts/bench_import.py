@@ -20,6 +20,7 @@ import gzip
 import io
 import os
 import platform
+import resource
 import shutil
 import sys
 import tempfile
@@ -76,6 +77,12 @@ def sample_athlete(n: int):
     return athlete
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the parsing workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def raw_parse(zip_path: Path) -> tuple[float, int, int]:
     """Seconds, files and samples to read every activity file with its library alone."""
     files = samples = 0
@@ -104,9 +111,9 @@ def raw_parse(zip_path: Path) -> tuple[float, int, int]:
 
 
 def timed_import(settings, zip_path: Path, jobs: int | None):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     summary = import_export(settings, zip_path, jobs=jobs)
-    return time.perf_counter() - t0, summary
+    return time.perf_counter() - t0, cpu_seconds() - c0, summary
 
 
 def main() -> int:
@@ -133,9 +140,12 @@ def main() -> int:
         print(f"Export: {n_acts} activities, files {dict(sorted(kinds.items()))}, "
               f"{zip_path.stat().st_size / 1e6:.1f} MB (generated in {gen_s:.1f} s, written in {write_s:.1f} s)")
 
+        c0 = cpu_seconds()
         parse_s, files, samples = raw_parse(zip_path)
+        parse_cpu = cpu_seconds() - c0
         print(f"Libraries alone (fitdecode / gpxpy / ElementTree, 1 process): {files} files, {samples:,} samples "
-              f"in {parse_s:.1f} s = {files / parse_s:.1f} files/s, {samples / parse_s:,.0f} samples/s")
+              f"in {parse_s:.1f} s = {files / parse_s:.1f} files/s, {samples / parse_s:,.0f} samples/s "
+              f"(CPU {parse_cpu:.1f} s incl. unzipping)")
 
         base = load_settings()
         rows = []
@@ -146,13 +156,14 @@ def main() -> int:
             folder = work / f"db-{jobs or 'default'}"
             shutil.rmtree(folder, ignore_errors=True)
             settings = dataclasses.replace(base, db_path=folder / "training.duckdb", home=folder, timezone=None)
-            secs, summary = timed_import(settings, zip_path, jobs)
+            secs, cpu, summary = timed_import(settings, zip_path, jobs)
             rows.append((label, secs, summary))
             print(f"import_export, {label}: {summary.landed} activities, {summary.samples:,} samples in {secs:.1f} s "
                   f"= {summary.landed / secs:.1f} activities/s, {summary.samples / secs:,.0f} samples/s "
-                  f"({summary.samples / secs / (samples / parse_s):.2f}x the libraries' sample rate)")
+                  f"({summary.samples / secs / (samples / parse_s):.2f}x the libraries' sample rate; "
+                  f"CPU {cpu:.1f} s in all processes)")
             if jobs != 1:
-                secs2, again = timed_import(settings, zip_path, None)
+                secs2, _, again = timed_import(settings, zip_path, None)
                 print(f"re-import (nothing changed): {again.unchanged} unchanged in {secs2:.1f} s")
         return 0
     finally:
