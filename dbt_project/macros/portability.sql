@@ -84,3 +84,17 @@
     cross join unnest(sequence(r.{{ start_column }}, r.{{ end_column }}, interval '1' day)) as s ({{ date_column }})
     where r.{{ start_column }} <= r.{{ end_column }}
 {%- endmacro %}
+
+
+{# cast that yields null instead of failing on a value of the wrong shape (dbt.safe_cast is a plain cast in dbt-duckdb) #}
+{% macro tolerant_cast(expr, type) -%}
+    {{ return(adapter.dispatch('tolerant_cast', 'trainsmart')(expr, type)) }}
+{%- endmacro %}
+
+{% macro default__tolerant_cast(expr, type) -%}
+    try_cast({{ expr }} as {{ type }})
+{%- endmacro %}
+
+{% macro postgres__tolerant_cast(expr, type) -%}
+    cast({{ expr }} as {{ type }})
+{%- endmacro %}

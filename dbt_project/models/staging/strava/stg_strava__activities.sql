@@ -82,10 +82,10 @@ renamed as (
         cast({{ json_text('winners.json', 'total_elevation_gain') }} as {{ type_double() }}) as elevation_gain_m,
         cast({{ json_text('winners.json', 'average_heartrate') }} as {{ type_double() }}) as average_heartrate,
         cast({{ json_text('winners.json', 'max_heartrate') }} as {{ type_double() }}) as max_heartrate,
-        coalesce({{ dbt.safe_cast(json_text('winners.json', 'has_heartrate'), api.Column.translate_type('boolean')) }}, false) as has_heartrate,
+        coalesce({{ tolerant_cast(json_text('winners.json', 'has_heartrate'), 'boolean') }}, false) as has_heartrate,
         cast(cast({{ json_text('winners.json', 'workout_type') }} as {{ type_double() }}) as integer) as workout_type,
-        coalesce({{ dbt.safe_cast(json_text('winners.json', 'manual'), api.Column.translate_type('boolean')) }}, false) as is_manual,
-        coalesce({{ dbt.safe_cast(json_text('winners.json', 'trainer'), api.Column.translate_type('boolean')) }}, false) as is_trainer,
+        coalesce({{ tolerant_cast(json_text('winners.json', 'manual'), 'boolean') }}, false) as is_manual,
+        coalesce({{ tolerant_cast(json_text('winners.json', 'trainer'), 'boolean') }}, false) as is_trainer,
         winners.stream_signature,
         winners.first_seen_at,
         winners.updated_at
