@@ -36,7 +36,7 @@ import fitdecode  # noqa: E402
 import gpxpy  # noqa: E402
 
 from pipelines.config import load_settings  # noqa: E402
-from pipelines.imports.pool import cpu_count, default_jobs  # noqa: E402
+from pipelines.imports.pool import cpu_count, default_jobs, parse_in_order, release  # noqa: E402
 from pipelines.imports.sample_export import write_sample_export  # noqa: E402
 from pipelines.imports.strava_export import import_export  # noqa: E402
 from pipelines.strava.sample_athlete import generate_sample_athlete  # noqa: E402
@@ -147,11 +147,19 @@ def main() -> int:
               f"in {parse_s:.1f} s = {files / parse_s:.1f} files/s, {samples / parse_s:,.0f} samples/s "
               f"(CPU {parse_cpu:.1f} s incl. unzipping)")
 
+        names = [n for n in zipfile.ZipFile(zip_path).namelist() if n.startswith("activities/")]
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        ours = sum(r.samples for _, r in parse_in_order(("zip", str(zip_path), ""), names, 1) if hasattr(r, "samples"))
+        ours_s, ours_cpu = time.perf_counter() - t0, cpu_seconds() - c0
+        release()
+        print(f"trainsmart's parsers alone (pipelines.imports.parsers, 1 process): {ours:,} samples in {ours_s:.1f} s "
+              f"= {ours / ours_s:,.0f} samples/s (CPU {ours_cpu:.1f} s)")
+
         base = load_settings()
         rows = []
         cpus = cpu_count()
-        print(f"load average {os.getloadavg()[0]:.1f} on {cpus} CPUs; the default would use "
-              f"{default_jobs(files)} parsing process(es) now")
+        print(f"load average {os.getloadavg()[0]:.1f} on {cpus} CPUs (other work on the machine); "
+              f"the default uses {default_jobs(files)} parsing process(es)")
         for label, jobs in (("1 process", 1), (f"{cpus} parsing processes", cpus)):
             folder = work / f"db-{jobs or 'default'}"
             shutil.rmtree(folder, ignore_errors=True)

@@ -136,8 +136,8 @@ def import_files(settings: Settings, folder: Path | str, progress: Progress | No
     """Import every FIT / GPX / TCX file (also .gz) under a folder (or one such file), source 'files'.
 
     Files already imported (same content) are not read again. `progress(done, total, name)`
-    is called after each file. `jobs`: parsing processes (default: one per idle CPU when
-    there are many files). Raises ImportInputError (a ValueError) with one plain sentence when
+    is called after each file. `jobs`: parsing processes (default: one per CPU when there
+    are many files). Raises ImportInputError (a ValueError) with one plain sentence when
     the path is not usable.
     """
     root = Path(folder).expanduser()

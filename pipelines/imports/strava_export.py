@@ -229,7 +229,7 @@ def import_export(settings: Settings, path: Path | str, progress: Progress | Non
 
     Idempotent: an activity whose row and file are unchanged since the last import is not
     read again. `progress(done, total, name)` is called after each activity. `jobs` is the
-    number of parsing processes (default: one per idle CPU when there are many files).
+    number of parsing processes (default: one per CPU when there are many files).
     Raises ImportInputError (a ValueError) with one plain sentence when the path is not a
     usable export.
     """
