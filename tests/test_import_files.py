@@ -396,3 +396,29 @@ def test_import_the_shared_folder(tmp_path):
     assert any("korita-zbevnica.gpx: 358 of 871" in n for n in summary.notes)
     again = import_files(settings, SHARED_SAMPLES)
     assert (again.new, again.updated, again.unchanged) == (0, 0, 11)
+
+
+def test_waits_for_another_writer_and_says_so(tmp_path):
+    import threading
+
+    from pipelines import warehouse
+
+    athlete = make_athlete(n=2, seed=1, step_choices=(10,))
+    a = next(x for x in athlete.activities if x["id"] in athlete.streams)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "one.fit").write_bytes(activity_file(a, athlete.streams[a["id"]], "fit"))
+    settings = settings_for(tmp_path)
+    calls = []
+    result = {}
+    with warehouse.writer_lock(settings.db_path):
+        worker = threading.Thread(target=lambda: result.update(s=import_files(
+            settings, folder, progress=lambda d, t, n: calls.append((d, t, n)))))
+        worker.start()
+        deadline = dt.datetime.now() + dt.timedelta(seconds=10)
+        while not calls and dt.datetime.now() < deadline:
+            worker.join(0.05)
+        assert calls and calls[0][0] == 0 and "waiting for another trainsmart run" in calls[0][2]
+        assert "s" not in result
+    worker.join(30)
+    assert result["s"].new == 1 and calls[-1][:2] == (1, 1)

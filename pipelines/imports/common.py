@@ -520,6 +520,13 @@ class Existing:
     deleted: bool
 
 
+def waiting_notice(progress: Progress | None, total: int) -> Callable[[], None] | None:
+    """Tell the progress callback (done = 0) that the import waits for another writer."""
+    if progress is None:
+        return None
+    return lambda: progress(0, total, "waiting for another trainsmart run (sync, import or build) to finish")
+
+
 class ImportRun:
     """Writer side of one import: the lock, the connection, batched transactions, sync_runs.
 
@@ -530,7 +537,8 @@ class ImportRun:
     """
 
     def __init__(self, settings: Settings, kind: str, source: str, summary: ImportSummary,
-                 batch_activities: int = 100, batch_samples: int = 500_000):
+                 batch_activities: int = 100, batch_samples: int = 500_000,
+                 on_wait: Callable[[], None] | None = None):
         self.settings = settings
         self.kind = kind
         self.source = source
@@ -545,9 +553,10 @@ class ImportRun:
         self._in_tx = False
         self._t0 = time.monotonic()
         self.existing: dict[int, Existing] = {}
+        self.on_wait = on_wait  # called once if another writer holds the lock
 
     def __enter__(self) -> "ImportRun":
-        self._lock = warehouse.writer_lock(self.settings.db_path)
+        self._lock = warehouse.writer_lock(self.settings.db_path, on_wait=self.on_wait)
         self._lock.__enter__()
         try:
             self.con = warehouse.connect_writer(self.settings.db_path)

@@ -29,6 +29,7 @@ from pipelines.imports.common import (
     sport_type_from_file,
     streams_dict,
     uses_athlete_zone,
+    waiting_notice,
 )
 from pipelines.imports.parsers import ParsedActivity, file_format
 from pipelines.imports.pool import default_jobs, parse_in_order, parse_one
@@ -148,7 +149,8 @@ def import_files(settings: Settings, folder: Path | str, progress: Progress | No
     files = _list_files(root)
     base_dir = (root if root.is_dir() else root.parent).resolve()
     summary = ImportSummary(KIND, root.name or str(root), total=len(files))
-    with ImportRun(settings, KIND, SOURCE, summary, batch_activities=batch_activities) as run:
+    with ImportRun(settings, KIND, SOURCE, summary, batch_activities=batch_activities,
+                   on_wait=waiting_notice(progress, summary.total)) as run:
         _FilesImporter(settings, run, summary, progress, base_dir, jobs).run(files)
     return summary
 

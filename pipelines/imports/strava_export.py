@@ -34,6 +34,7 @@ from pipelines.imports.common import (
     sport_type_from_label,
     streams_dict,
     uses_athlete_zone,
+    waiting_notice,
 )
 from pipelines.imports.parsers import ParsedActivity
 from pipelines.imports.pool import default_jobs, parse_in_order, parse_one, release
@@ -241,7 +242,8 @@ def import_export(settings: Settings, path: Path | str, progress: Progress | Non
             rows, named = read_activities_csv(raw, summary)
         summary.total = len(rows)
         try:
-            with ImportRun(settings, KIND, SOURCE, summary, batch_activities=batch_activities) as run:
+            with ImportRun(settings, KIND, SOURCE, summary, batch_activities=batch_activities,
+                           on_wait=waiting_notice(progress, summary.total)) as run:
                 _Importer(settings, source, run, summary, progress, jobs).run(rows, named)
         finally:
             release()
