@@ -422,3 +422,20 @@ def test_waits_for_another_writer_and_says_so(tmp_path):
         assert "s" not in result
     worker.join(30)
     assert result["s"].new == 1 and calls[-1][:2] == (1, 1)
+
+
+def test_files_join_the_athlete_of_the_export(tmp_path):
+    from pipelines.imports.sample_export import write_sample_export
+    from pipelines.imports.strava_export import import_export
+
+    athlete = make_athlete(n=3, seed=2, step_choices=(10,))
+    settings = settings_for(tmp_path)
+    folder = tmp_path / "watch"
+    folder.mkdir()
+    a = next(x for x in athlete.activities if x["id"] in athlete.streams)
+    (folder / "w.fit").write_bytes(activity_file(a, athlete.streams[a["id"]], "fit"))
+    assert import_files(settings, folder).athlete_id == 0  # nothing known yet
+    import_export(settings, write_sample_export(athlete, tmp_path / "export_4242.zip"))
+    again = import_files(settings, folder)
+    assert (again.athlete_id, again.updated) == (4242, 1)  # re-filed under the export's athlete
+    assert {j["athlete"]["id"] for j in landed(settings.snapshot_path).values()} == {4242}

@@ -587,6 +587,14 @@ class ImportRun:
         row = self.con.execute("select athlete_id from raw.athlete order by fetched_at desc limit 1").fetchone()
         return int(row[0]) if row else None
 
+    def landed_athlete_id(self) -> int | None:
+        """The athlete most activities already landed belong to (any source), if any."""
+        row = self.con.execute(
+            "select athlete_id from raw.activities where athlete_id is not null and athlete_id <> 0 "
+            "group by athlete_id order by count(*) desc, athlete_id limit 1"
+        ).fetchone()
+        return int(row[0]) if row else None
+
     def most_common_zone(self) -> str | None:
         """The athlete's most frequent IANA zone among landed activities (CONTRACT's ATHLETE_TIMEZONE default)."""
         row = self.con.execute(

@@ -179,7 +179,9 @@ class _FilesImporter:
 
     def run(self, files: list[Path]) -> None:
         summary = self.summary
-        self.athlete_id = self.run_.athlete_id() or 0
+        # The synced athlete (raw.athlete), else the athlete of the activities already
+        # landed (an export's), else 0: the files carry no athlete.
+        self.athlete_id = self.run_.athlete_id() or self.run_.landed_athlete_id() or 0
         summary.athlete_id = self.athlete_id
         todo: list[tuple[str, str]] = []  # (name, content signature)
         later: list[tuple[str, str]] = []
@@ -191,7 +193,7 @@ class _FilesImporter:
                 continue
             try:
                 with open(path, "rb") as f:
-                    base = signature(SOURCE, crc_of_stream(f))
+                    base = signature(SOURCE, crc_of_stream(f), self.athlete_id)
             except OSError as e:
                 summary.skip(name, f"cannot be read ({e.strerror or e})")
                 self._tick(name)

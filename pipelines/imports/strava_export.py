@@ -358,7 +358,7 @@ class _Importer:
                     f"the activities were filed under {db_id}"
                 )
             return db_id
-        return file_id or 0
+        return file_id or self.run_.landed_athlete_id() or 0
 
     def process(self, item: _Item, result, fallback_zone: str | None) -> str:
         """Land one activity from its row and its parsed file (or the parse failure)."""
