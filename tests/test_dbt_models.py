@@ -563,6 +563,24 @@ def test_every_flag_is_raised_for_the_hand_made_athlete(build: Build):
     assert wanted <= flags, wanted - flags
 
 
+def test_sample_athletes_designed_weeks_raise_the_right_flags(build: Build):
+    """The generator's overreaching block raises `overreaching` and its components; its easy weeks raise nothing."""
+    from pipelines.strava.sample_athlete import ATHLETE_ID, generate_sample_athlete
+
+    labels = generate_sample_athlete(SAMPLE_END, seed=7, years=2.0).labels
+    flags: dict[str, set[str]] = {}
+    for r in fetch(build, "training_flags"):
+        if r["athlete_id"] == ATHLETE_ID:
+            flags.setdefault(r["week_start"].isoformat(), set()).add(r["flag"])
+    components = {"volume_spike", "acwr_high", "high_monotony", "deep_fatigue", "no_rest_day"}
+    assert labels["overreaching_weeks"] and labels["easy_weeks"]
+    for week in labels["overreaching_weeks"]:
+        raised = flags.get(week, set())
+        assert "overreaching" in raised and len(raised & components) >= 2, (week, raised)
+    for week in labels["easy_weeks"]:
+        assert not flags.get(week), (week, flags.get(week))
+
+
 def test_flag_messages_are_plain_advice(build: Build):
     rows = fetch(build, "training_flags")
     assert rows
