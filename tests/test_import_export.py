@@ -495,3 +495,21 @@ def test_fit_writer_output_is_strict_fit():
                              error_handling=fitdecode.ErrorHandling.RAISE) as r:
         msgs = [f.name for f in r if isinstance(f, fitdecode.FitDataMessage)]
     assert msgs == ["file_id", "record", "record", "record", "session", "activity"]
+
+
+def test_unpacked_folder_link_pointing_outside_is_refused(tmp_path):
+    athlete = make_athlete(n=4, seed=8, step_choices=(10,))
+    z = write_sample_export(athlete, tmp_path / "export_4242.zip")
+    folder = tmp_path / "unpacked"
+    with zipfile.ZipFile(z) as zf:
+        zf.extractall(folder)
+    victim = sorted((folder / "activities").iterdir())[0]
+    outside = tmp_path / "secret.gpx"
+    outside.write_text("<gpx/>")
+    victim.unlink()
+    victim.symlink_to(outside)
+    settings = settings_for(tmp_path)
+    summary = import_export(settings, folder)
+    assert summary.new == 4 and summary.without_stream == 1
+    name = f"activities/{victim.name}"
+    assert [n for n, r in summary.refused if "outside the export folder" in r] == [name]
