@@ -3,6 +3,8 @@ activities.csv in Strava's header layout) and hostile ones."""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import gzip
 import io
 import json
@@ -85,7 +87,7 @@ def landed_json(db: Path, source: str = "export") -> dict[int, dict]:
 def test_export_zip_has_strava_layout(export_zip, athlete):
     with zipfile.ZipFile(export_zip) as zf:
         names = zf.namelist()
-        header = next(iter(__import__("csv").reader(io.StringIO(zf.read("activities.csv").decode()))))
+        header = next(csv.reader(io.StringIO(zf.read("activities.csv").decode())))
     assert header == HEADERS[99] and len(header) == 99
     repeated = sorted({h for h in header if header.count(h) > 1})
     assert repeated == ["Commute", "Distance", "Elapsed Time", "Max Heart Rate", "Relative Effort"]
@@ -438,7 +440,7 @@ def test_killed_import_rerun_ends_identical(tmp_path):
     partial = raw_state(db)
     assert 0 < len(partial["activities"]) < 40
 
-    settings = dataclasses_replace(settings_for(tmp_path / "killed"), db_path=db)
+    settings = dataclasses.replace(settings_for(tmp_path / "killed"), db_path=db)
     summary = import_export(settings, z)
     assert summary.new + summary.unchanged == 40 and summary.updated == 0
     clean = settings_for(tmp_path / "clean")
@@ -449,12 +451,6 @@ def test_killed_import_rerun_ends_identical(tmp_path):
     con.close()
     assert runs[0][0] == "failed" and "interrupted" in runs[0][1]
     assert runs[1][0] == "complete"
-
-
-def dataclasses_replace(obj, **kw):
-    import dataclasses
-
-    return dataclasses.replace(obj, **kw)
 
 
 # --------------------------------------------------------------------------- the real sample athlete
