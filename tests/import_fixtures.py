@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,19 @@ import duckdb
 
 from pipelines.config import load_settings
 
-SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared/samples/device-files"
+def _shared_samples() -> Path:
+    """The real device files: $TRAINSMART_DEVICE_SAMPLES, else ../shared beside the checkout,
+    else the team's shared folder (CI clones into a temporary directory)."""
+    candidates = [os.environ.get("TRAINSMART_DEVICE_SAMPLES"),
+                  Path(__file__).resolve().parents[2] / "shared/samples/device-files",
+                  "/work/shared/samples/device-files"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return Path(candidates[1])
+
+
+SHARED_SAMPLES = _shared_samples()
 UTC = dt.timezone.utc
 
 # (zone, a point inside it): timezonefinder must name that zone at that point.

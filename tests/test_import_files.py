@@ -23,7 +23,7 @@ from tests.import_fixtures import SHARED_SAMPLES, landed_streams, make_athlete, 
 
 LTHR = 165
 UTC = dt.timezone.utc
-needs_samples = pytest.mark.skipif(not SHARED_SAMPLES.is_dir(), reason="../shared/samples/device-files is missing")
+needs_samples = pytest.mark.skipif(not SHARED_SAMPLES.is_dir(), reason="the shared device files (../shared/samples/device-files) are missing")
 
 
 def landed(db: Path) -> dict[int, dict]:
