@@ -76,3 +76,30 @@ def test_weekly_job_end_to_end_sends_once(make_fake, small_athlete, smtp_server,
     again = run_job(settings, "weekly_report_job", partition_key="2026-11-16")
     assert again.success, again.error
     assert len(inbox.received) == 1, "a re-run of the schedule must not send the week again"
+
+
+def test_a_failed_run_emails_a_short_notice(home, smtp_server, monkeypatch):  # noqa: F811
+    from pipelines.defs.schedules import email_on_failure
+
+    @dg.op
+    def fetch_activities():
+        raise RuntimeError("Strava answered 502 five times")
+
+    @dg.job
+    def nightly_like():
+        fetch_activities()
+
+    inbox, port = smtp_server()
+    for key, value in (("SMTP_HOST", "127.0.0.1"), ("SMTP_PORT", str(port)), ("SMTP_SECURITY", "none"),
+                       ("REPORT_FROM", "trainsmart@example.org"), ("REPORT_TO", "runner@example.org")):
+        monkeypatch.setenv(key, value)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = nightly_like.execute_in_process(instance=instance, raise_on_error=False)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="email_on_failure", dagster_instance=instance, dagster_run=result.dagster_run,
+            dagster_event=result.get_run_failure_event()).for_run_failure()
+        email_on_failure(context)
+    assert len(inbox.received) == 1
+    message = inbox.messages[0]
+    assert message["Subject"] == "trainsmart: nightly_like failed"
+    assert result.dagster_run.run_id in message.get_body(preferencelist=("plain",)).get_content()
