@@ -48,7 +48,6 @@ def cmd_sync(args, settings: Settings) -> int:
 def _import_then_build(args, settings: Settings, importer) -> int:
     """Shared by import-export and import-files: import with progress, summarize, build the models."""
     from pipelines.imports.common import ImportInputError
-    from pipelines.runner import run_job
 
     def show(done: int, total: int, name: str) -> None:
         if done == total or done % 50 == 0:
@@ -60,11 +59,7 @@ def _import_then_build(args, settings: Settings, importer) -> int:
         return fail(str(e))
     for line in summary.lines():
         print(line, file=sys.stderr)
-    outcome = run_job(settings, "build_models", verbose=args.verbose)
-    if not outcome.success:
-        return fail(outcome.error or "The build failed; see the log under TRAINSMART_HOME/logs.")
-    print(f"Models built in {settings.db_path}; query them with `trainsmart sql`.", file=sys.stderr)
-    return 0
+    return cmd_build(args, settings)
 
 
 def cmd_import_export(args, settings: Settings) -> int:

@@ -10,13 +10,13 @@ sync, and always sees a consistent state.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import time
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
+
+from pipelines.locks import LockTimeout, file_lock
 
 # One row per object as landed. `source` is 'api', 'export' or 'files'; the same Strava
 # activity can land from the API and from a bulk export; staging keeps the API row.
@@ -104,28 +104,11 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
 @contextlib.contextmanager
 def writer_lock(db_path: Path, wait_seconds: float = 3600.0, on_wait=None) -> Iterator[None]:
     """Serialize writers across processes (sync, import, build) with an flock beside the DB."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = db_path.with_name(db_path.name + ".writer.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + wait_seconds
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WarehouseBusy(
-                        f"Another trainsmart run is writing {db_path}; try again when it has finished."
-                    ) from None
-                if on_wait and not told:
-                    on_wait()
-                    told = True
-                time.sleep(0.2)
-        yield
-    finally:
-        os.close(fd)  # closing releases the flock
+        with file_lock(db_path.with_name(db_path.name + ".writer.lock"), wait_seconds, on_wait):
+            yield
+    except LockTimeout:
+        raise WarehouseBusy(f"Another trainsmart run is writing {db_path}; try again when it has finished.") from None
 
 
 def connect_writer(db_path: Path) -> duckdb.DuckDBPyConnection:

@@ -25,14 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import logging
-import os
 import socket
 import smtplib
 import sqlite3
 import ssl
-import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
@@ -40,6 +37,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipelines.config import Settings
+from pipelines.locks import LockTimeout, file_lock
 from pipelines.report.data import ReportError, _tables, load_week, open_snapshot, resolve_athlete
 from pipelines.report.render import RenderedReport, build_report, new_message_id
 from pipelines.report.weeks import week_of
@@ -165,23 +163,11 @@ def delivery_history(settings: Settings, athlete_id: int | None = None, limit: i
 
 @contextlib.contextmanager
 def _send_lock(settings: Settings, wait_seconds: float) -> Iterator[None]:
-    path = ledger_path(settings).with_name(LEDGER_NAME + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ReportError("Another trainsmart run is sending a report right now; try again in a minute.") \
-                        from None
-                time.sleep(0.2)
-        yield
-    finally:
-        os.close(fd)
+        with file_lock(ledger_path(settings).with_name(LEDGER_NAME + ".lock"), wait_seconds):
+            yield
+    except LockTimeout:
+        raise ReportError("Another trainsmart run is sending a report right now; try again in a minute.") from None
 
 
 # -- SMTP -------------------------------------------------------------------------------------------
