@@ -11,16 +11,18 @@ TIMEZONE = athlete_timezone(load_settings())
 
 nightly_sync = dg.ScheduleDefinition(
     name="nightly_sync", job=sync_and_build, cron_schedule="0 3 * * *", execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Daily 03:00: pull new activities from Strava and rebuild the models.",
 )
 
 weekly_report = dg.build_schedule_from_partitioned_job(
-    weekly_report_job, name="weekly_report",
+    weekly_report_job, name="weekly_report", default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Mondays 07:00: a fresh sync and build, then last week's report, emailed once.",
 )
 
 
 @dg.run_failure_sensor(name="email_on_failure", monitor_all_code_locations=False,
+                       default_status=dg.DefaultSensorStatus.RUNNING,
                        description="Emails a short failure notice when SMTP is configured.")
 def email_on_failure(context: dg.RunFailureSensorContext):
     from pipelines.report.delivery import send_failure_notice
