@@ -631,11 +631,12 @@ def test_ctl_atl_exact_over_40_years(build: Build):
     assert worst < 1e-9, worst
 
 
-def _doc_queries() -> list[str]:
-    """The SQL blocks of the 'Query your training' section of docs/dbt.md."""
-    text = (Path(__file__).resolve().parent.parent / "docs" / "dbt.md").read_text()
+def _doc_queries(document: str = "docs/dbt.md") -> list[str]:
+    """The SQL statements in the 'Query your training' section of a document."""
+    text = (Path(__file__).resolve().parent.parent / document).read_text()
     section = text.split("## Query your training", 1)[1].split("\n## ", 1)[0]
-    return [block.split("\n", 1)[1] for block in section.split("```sql")[1:] for block in [block.split("```", 1)[0]]]
+    blocks = [block.split("```", 1)[0] for block in section.split("```sql")[1:]]
+    return [statement.strip() for block in blocks for statement in block.split(";") if statement.strip()]
 
 
 def test_snapshot_serves_marts_views_and_the_documented_queries(build: Build, tmp_path, monkeypatch):
@@ -659,8 +660,9 @@ def test_snapshot_serves_marts_views_and_the_documented_queries(build: Build, tm
         "select count(*) as n from intermediate.int_activity_stream_intervals",
         "select * from weekly_training_summary order by week_start desc limit 3",
         *_doc_queries(),
+        *_doc_queries("README.md"),
     ]:
         out, err = io.StringIO(), io.StringIO()
         assert adhoc_sql.run_query(settings, query, out=out, err=err) == 0, (query, err.getvalue())
         assert "rows)" in out.getvalue() or "(1 row)" in out.getvalue()
-    assert len(_doc_queries()) == 5
+    assert len(_doc_queries()) == len(_doc_queries("README.md")) == 5
