@@ -35,7 +35,7 @@ def cmd_sync(args, settings: Settings) -> int:
     sync = outcome.materializations.get("strava/activities")
     if not outcome.success:
         return fail(outcome.error or "The sync failed; see the log under TRAINSMART_HOME/logs.")
-    print(f"Models built; query them with `trainsmart sql`.", file=sys.stderr)
+    print("Models built; query them with `trainsmart sql`.", file=sys.stderr)
     if sync and not sync.get("complete", True):
         return fail(f"Stopped early: {sync.get('message')}.", EXIT_STOPPED_EARLY)
     if sync:

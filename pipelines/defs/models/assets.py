@@ -2,12 +2,14 @@
 
 import json
 import os
+import sys
+from pathlib import Path
 from typing import Any, Mapping
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines import warehouse
+from pipelines import progress, warehouse
 from pipelines.config import load_settings
 from pipelines.defs.models.project import dbt_project
 
@@ -25,10 +27,20 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build` with the athlete profile and as-of date as vars, under the writer lock."""
     settings = load_settings()
     os.environ["TRAINSMART_DB"] = str(settings.db_path)  # dbt's profile reads it; must be absolute
-    with warehouse.writer_lock(settings.db_path):
+    progress.say("building the models (dbt build: models and their tests)")
+    with warehouse.writer_lock(settings.db_path, on_wait=lambda: progress.say("waiting for another run to finish")):
         warehouse.connect_writer(settings.db_path).close()  # the raw schema exists even before a sync
         yield from dbt.cli(["build", "--vars", json.dumps(settings.dbt_vars())], context=context).stream()
         warehouse.publish_snapshot(settings.db_path, settings.snapshot_path)
 
 
-defs = dg.Definitions(assets=[dbt_models], resources={"dbt": DbtCliResource(project_dir=dbt_project)})
+def _dbt_executable() -> str:
+    """dbt from this environment even when its bin/ is not on PATH (systemd, a direct .venv/bin call)."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+defs = dg.Definitions(
+    assets=[dbt_models],
+    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=_dbt_executable())},
+)
