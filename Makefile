@@ -2,7 +2,8 @@
 # make test: install and run the whole test suite (CI runs this via .ci/run).
 SHELL := /bin/bash
 PYTHON ?= python3
-UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+# uv from PATH, else a private copy in .tools/ (a venv, so no system pip is touched)
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_DISABLE_TELEMETRY := true
@@ -10,8 +11,8 @@ export DAGSTER_DISABLE_TELEMETRY := true
 .PHONY: install demo test bootstrap-uv
 
 bootstrap-uv:
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
-		{ echo "installing uv with pip"; $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv; }
+	@command -v $(UV) >/dev/null 2>&1 || \
+		{ echo "uv not found: installing it into .tools/"; $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
 
 install: bootstrap-uv
 	$(UV) sync --locked --quiet
