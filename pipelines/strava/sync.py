@@ -164,8 +164,14 @@ class StravaSync:
                         set_state(self.con, "last_full_listing_at", dt.datetime.now(dt.timezone.utc).timestamp())
                 self.progress(f"activity list complete: {self.result.pages} pages")
                 return
-            last_start = max(_epoch(a["start_date"]) for a in page)
-            previous_ids = {int(a["id"]) for a in page if _epoch(a["start_date"]) >= last_start - 1}
+            starts = [_epoch(a["start_date"]) for a in page]
+            if starts != sorted(starts):
+                # keyset paging relies on Strava listing oldest first when `after` is given;
+                # a different order would silently skip activities, so refuse loudly instead
+                raise StravaError("Strava listed activities in an unexpected order (not oldest first); "
+                                  "nothing was lost, but the sync cannot go on safely: please report this.")
+            last_start = starts[-1]
+            previous_ids = {int(a["id"]) for a, start in zip(page, starts) if start >= last_start - 1}
             listing = {"start": listing["start"], "after": last_start - 1, "last_ids": sorted(previous_ids)}
             with transaction(self.con):
                 for activity in unseen:
