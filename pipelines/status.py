@@ -56,4 +56,16 @@ def print_status(settings: Settings, out=sys.stdout) -> int:
                       f"(limits {b.limit_15} per 15 min, {b.limit_day} per day)", file=out)
     finally:
         con.close()
+    _print_reports(settings, out)
     return 0
+
+
+def _print_reports(settings: Settings, out) -> None:
+    from pipelines.report.delivery import delivery_history
+
+    rows = delivery_history(settings, limit=3)
+    if rows:
+        print("Last report deliveries:", file=out)
+    for row in rows:
+        print(f"  week of {row['week_start']}: {row['status']} to {row['recipients']} at {row['at'][:16]}"
+              + (f" ({row['error']})" if row.get("error") else ""), file=out)

@@ -77,6 +77,14 @@ def test_weekly_job_end_to_end_sends_once(make_fake, small_athlete, smtp_server,
     assert again.success, again.error
     assert len(inbox.received) == 1, "a re-run of the schedule must not send the week again"
 
+    import io
+
+    from pipelines.status import print_status
+
+    status = io.StringIO()
+    assert print_status(settings, out=status) == 0
+    assert "week of 2026-11-16: sent to runner@example.org" in status.getvalue()
+
 
 def test_a_failed_run_emails_a_short_notice(home, smtp_server, monkeypatch):  # noqa: F811
     from pipelines.defs.schedules import email_on_failure
