@@ -30,7 +30,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     progress.say("building the models (dbt build: models and their tests)")
     with warehouse.writer_lock(settings.db_path, on_wait=lambda: progress.say("waiting for another run to finish")):
         warehouse.connect_writer(settings.db_path).close()  # the raw schema exists even before a sync
-        yield from dbt.cli(["build", "--vars", json.dumps(settings.dbt_vars())], context=context).stream()
+        # one stable target folder under TRAINSMART_HOME (dagster-dbt would leave a new ~10 MB
+        # folder in the checkout per run); stable also lets dbt parse partially
+        target = settings.home / "dbt" / "target"
+        yield from dbt.cli(["build", "--vars", json.dumps(settings.dbt_vars())], context=context,
+                           target_path=target).stream()
         warehouse.publish_snapshot(settings.db_path, settings.snapshot_path)
 
 
