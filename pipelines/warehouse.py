@@ -114,7 +114,15 @@ def writer_lock(db_path: Path, wait_seconds: float = 3600.0, on_wait=None) -> It
 def connect_writer(db_path: Path) -> duckdb.DuckDBPyConnection:
     """Open the live database for writing (caller holds writer_lock) with the raw schema present."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
+    try:
+        con = duckdb.connect(str(db_path))
+    except duckdb.IOException as e:
+        if "lock" not in str(e).lower():
+            raise
+        raise WarehouseBusy(
+            f"{db_path} is open in another program (a DuckDB shell or notebook?); close it, and query "
+            f"the snapshot {db_path.with_name(db_path.stem + '.snapshot.duckdb')} instead."
+        ) from None
     ensure_raw_schema(con)
     return con
 

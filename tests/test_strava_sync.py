@@ -279,3 +279,27 @@ def test_missing_scope_is_a_plain_error(make_fake, small_athlete, home):
     fake = make_fake(small_athlete, scope="read")
     with pytest.raises(StravaError, match="activity:read_all"):
         run_sync(load_settings())
+
+
+def test_damaged_token_file_and_a_foreign_lock_are_plain_errors(make_fake, small_athlete):
+    from pipelines.warehouse import WarehouseBusy
+
+    make_fake(small_athlete)
+    settings = load_settings()
+    settings.token_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.token_file.write_text("{not json")
+    with pytest.raises(StravaError, match="damaged"):
+        run_sync(settings)
+    settings.token_file.unlink()
+
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(60)", str(settings.db_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(WarehouseBusy, match="open in another program"):
+            run_sync(settings)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run_sync(settings).complete

@@ -33,8 +33,13 @@ class TokenStore:
     def load(self) -> Token | None:
         """The stored token wins over STRAVA_REFRESH_TOKEN, which only seeds the first run."""
         if self.path.exists():
-            data = json.loads(self.path.read_text())
-            return Token(**{k: data.get(k) for k in Token.__dataclass_fields__ if k in data})
+            try:
+                data = json.loads(self.path.read_text())
+                return Token(**{k: data.get(k) for k in Token.__dataclass_fields__ if k in data})
+            except (ValueError, TypeError):
+                from pipelines.strava.errors import StravaError
+
+                raise StravaError(f"The token file {self.path} is damaged; run `trainsmart auth` to authorize again.") from None
         if self.env_refresh_token:
             return Token(refresh_token=self.env_refresh_token)
         return None
