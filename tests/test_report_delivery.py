@@ -305,3 +305,27 @@ def test_a_run_that_died_mid_send_is_retried_as_the_same_mail(smtp_server, mail_
     outcome = send_report(settings, WEEK, timeout=5)
     assert outcome.status == "sent" and inbox.messages[0]["Message-ID"] == "<interrupted@example.org>"
     assert [r["status"] for r in ledger_rows(settings)] == ["sending", "sent"]
+
+
+def test_scheduled_asset_sends_a_week_still_owed_after_failed_retries(mail_env, smtp_server):
+    """A week whose sending failed through every retry is sent by the next scheduled run."""
+    import dagster as dg
+
+    from pipelines.config import load_settings
+    from pipelines.defs.report.assets import weekly_report
+
+    down_port = free_port()  # nothing listens here
+    mail_env(down_port)
+    no_wait = {"ops": {"report__weekly_report": {"config": {"retry_delay_seconds": 0}}}}
+    failed = dg.materialize([weekly_report], partition_key=fixture.CLEAN_WEEK.isoformat(), run_config=no_wait,
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not failed.success
+    assert [r["status"] for r in ledger_rows(load_settings())] == ["failed"] * 4  # first try + 3 retries
+    inbox, port = smtp_server()
+    settings = mail_env(port)
+    done = dg.materialize([weekly_report], partition_key=WEEK.isoformat(), instance=dg.DagsterInstance.ephemeral())
+    assert done.success
+    subjects = sorted(m["Subject"] for m in inbox.messages)
+    assert subjects == [f"trainsmart: your week of {fixture.CLEAN_WEEK}", f"trainsmart: your week of {WEEK}"]
+    assert {r["week_start"] for r in ledger_rows(settings) if r["status"] == "sent"} == {
+        fixture.CLEAN_WEEK.isoformat(), WEEK.isoformat()}

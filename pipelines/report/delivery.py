@@ -133,6 +133,14 @@ class Ledger:
             "and message_id is not null order by id desc limit 1", (athlete_id, week_start.isoformat())).fetchone()
         return row["message_id"] if row else None
 
+    def unsent_weeks(self, since: dt.date) -> list[tuple[int, dt.date]]:
+        """(athlete, week) pairs tried since `since` that never reached a 'sent' row: still owed."""
+        rows = self.con.execute(
+            "select athlete_id, week_start from deliveries where week_start >= ? group by athlete_id, week_start "
+            "having sum(case when status = 'sent' then 1 else 0 end) = 0 order by week_start",
+            (since.isoformat(),)).fetchall()
+        return [(int(r["athlete_id"]), dt.date.fromisoformat(r["week_start"])) for r in rows]
+
     def start(self, athlete_id: int, week_start: dt.date, recipients, message_id: str, forced: bool) -> int:
         cur = self.con.execute(
             "insert into deliveries (athlete_id, week_start, recipients, message_id, status, forced, at) "
@@ -159,6 +167,14 @@ def delivery_history(settings: Settings, athlete_id: int | None = None, limit: i
         return []
     with Ledger(ledger_path(settings)) as ledger:
         return ledger.history(athlete_id, limit)
+
+
+def unsent_weeks(settings: Settings, since: dt.date) -> list[tuple[int, dt.date]]:
+    """Weeks whose sending failed and never succeeded since `since` (the schedule sends them again)."""
+    if not ledger_path(settings).exists():
+        return []
+    with Ledger(ledger_path(settings)) as ledger:
+        return ledger.unsent_weeks(since)
 
 
 @contextlib.contextmanager

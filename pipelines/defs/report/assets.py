@@ -8,6 +8,7 @@ from pipelines.athlete import athlete_timezone
 from pipelines.config import load_settings
 
 REPORT_HOUR = 7  # Mondays 07:00 in the athlete's zone
+OWED_WEEKS = 8  # how far back a week whose sending failed is still sent late
 
 weekly_partitions = dg.WeeklyPartitionsDefinition(
     start_date="2015-01-05", day_offset=1, hour_offset=REPORT_HOUR,
@@ -18,18 +19,25 @@ MARTS = [dg.AssetKey(["main", name]) for name in
          ("activities", "daily_training_load", "weekly_training_summary", "training_flags")]
 
 
+class ReportConfig(dg.Config):
+    send_retries: int = 3  # a failed send is tried again this many times in the same run ...
+    retry_delay_seconds: int = 600  # ... after 10, 20, 40 minutes (doubling)
+
+
 @dg.asset(
     key=["report", "weekly_report"], partitions_def=weekly_partitions, deps=MARTS, group_name="report",
     kinds={"python", "email"},
-    retry_policy=dg.RetryPolicy(max_retries=3, delay=600, backoff=dg.Backoff.EXPONENTIAL),
 )
-def weekly_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def weekly_report(context: dg.AssetExecutionContext, config: ReportConfig) -> dg.MaterializeResult:
     """Render the week's report into TRAINSMART_HOME/reports/ and email it once (when SMTP is set).
 
-    A failed send is recorded in the delivery ledger and fails the step, so Dagster retries it
-    (10, 20, 40 minutes later); the ledger makes sure a week is never sent twice.
+    A failed send is recorded in the delivery ledger and retried (10, 20, 40 minutes later);
+    if it still fails, the run fails and the next scheduled run sends the owed week. The
+    ledger makes sure a week is never sent twice.
     """
     from pipelines.report import run_report
+
+    from pipelines.report.delivery import unsent_weeks
 
     settings = load_settings()
     week = dt.date.fromisoformat(context.partition_key)
@@ -37,7 +45,15 @@ def weekly_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     run = run_report(settings, week=week, out_dir=settings.home / "reports", send=send)
     for line in run.lines():
         context.log.info(line)
+    if send:  # earlier weeks whose sending failed through all retries are still owed: send them now
+        for athlete_id, owed in unsent_weeks(settings, since=week - dt.timedelta(weeks=OWED_WEEKS)):
+            if owed != week:
+                late = run_report(settings, week=owed, send=True, athlete_id=athlete_id)
+                context.log.info(f"week of {owed}, owed since an earlier failure: {late.delivery.message}")
     if run.delivery is not None and not run.delivery.ok:
+        if context.retry_number < config.send_retries:
+            raise dg.RetryRequested(max_retries=config.send_retries,
+                                    seconds_to_wait=config.retry_delay_seconds * 2 ** context.retry_number)
         raise dg.Failure(description=run.delivery.message)
     return dg.MaterializeResult(metadata={
         "week_start": str(run.week_start),
