@@ -76,7 +76,8 @@ def _parse_wall_time(text: str) -> dt.datetime:
 
 
 def resolve_activities(landed: Iterable[Mapping[str, Any]], fallback_athlete_id: int | None = None) -> list[dict]:
-    """One record per activity id: the api row beats export beats files; a deleted winner drops it."""
+    """One record per activity id: the api row beats export beats files; a deleted winner drops it;
+    a device-file activity that starts within 60 s of a Strava one (same athlete) is the same activity."""
     records = []
     for item in landed:
         if "json" in item and "source" in item:
@@ -104,6 +105,7 @@ def resolve_activities(landed: Iterable[Mapping[str, Any]], fallback_athlete_id:
                 "activity_id": aid,
                 "athlete_id": int(athlete) if athlete is not None else fallback_athlete_id,
                 "source": rec["source"],
+                "start_date": _parse_wall_time(j["start_date"]),
                 "sport_type": j.get("sport_type") or j.get("type"),
                 "start_date_local": _parse_wall_time(j["start_date_local"]),
                 "moving_time": _num(j.get("moving_time")) or 0.0,
@@ -114,7 +116,11 @@ def resolve_activities(landed: Iterable[Mapping[str, Any]], fallback_athlete_id:
                 "workout_type": int(workout_type) if workout_type is not None else None,
             }
         )
-    return out
+    # a device file of an activity Strava also has: same athlete, start within 60 s -> dropped
+    strava = [(a["athlete_id"], a["start_date"]) for a in out if a["source"] != "files"]
+    return [a for a in out if a["source"] != "files" or not any(
+        athlete == a["athlete_id"] and abs((start - a["start_date"]).total_seconds()) <= 60
+        for athlete, start in strava)]
 
 
 def zone_of(hr: float, lthr: float) -> str:

@@ -248,6 +248,9 @@ def hand_made_athlete() -> Dataset:
     sp["export_only"] = h.add(h.day(5, 2), 18.0, "TrailRun", 50, kind="easy", source="export", workout_type=None)
     sp["files_no_athlete"] = h.add(h.day(5, 6), 15.0, "Walk", 60, kind="recovery", source="files", athlete=None,
                                    workout_type=None, activity_id=7_777_000_123)  # fmt: skip
+    # the same run recorded by the watch and imported as a file (another id, 40 s apart): Strava's row counts
+    sp["watch_duplicate"] = h.add(h.day(5, 5), 9.0 + 40 / 3600, "Run", 56, kind="easy", source="files",
+                                  workout_type=None, activity_id=7_777_000_456)  # fmt: skip
     sp["unknown_sport"] = h.add(h.day(3, 5), 16.0, "Pickleball", 50, hr="average", stream_level=120,
                                 workout_type=None)  # fmt: skip
     sp["type_fallback"] = h.add(h.day(3, 6), 14.0, None, 90, type_="Hike", hr="none", workout_type=None)
@@ -600,6 +603,7 @@ def test_landing_edge_cases(build: Build):
     both = acts[sp["api_and_export"]]
     assert (both["source"], both["sport_type"], both["moving_min"]) == ("api", "Run", 55.0)
     assert acts[sp["export_only"]]["source"] == "export"
+    assert sp["watch_duplicate"] not in acts  # the API's copy of that run is already counted
     files = acts[sp["files_no_athlete"]]
     assert (files["source"], files["athlete_id"], files["category"]) == ("files", HAND_ID, "walk_hike")
     assert acts[sp["unknown_sport"]]["category"] == "other"

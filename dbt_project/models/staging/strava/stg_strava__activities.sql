@@ -2,6 +2,7 @@
 -- (same activity_id -> the 'api' row wins over 'export' over 'files'), typed and renamed
 -- from the raw JSON. An activity whose winning row is marked deleted is left out: a
 -- deletion seen upstream by the API beats an older export that still holds it.
+-- A device-file row that duplicates a Strava activity (same start within 60 s) is dropped.
 -- No as-of filter here (that is intermediate's job).
 
 with
@@ -92,6 +93,31 @@ renamed as (
     from winners
     cross join fallback_athlete
 
+),
+
+-- A watch file of an activity that Strava also has (API or export) is the same activity,
+-- under another id: the device-file row goes when a Strava row of the same athlete starts
+-- within 60 seconds of it (a device file's id is a content hash, never the Strava id).
+strava_starts as (
+
+    select athlete_id, start_date_utc from renamed where source <> 'files'
+
+),
+
+deduplicated as (
+
+    select renamed.*
+    from renamed
+    where renamed.source <> 'files'
+        or not exists (
+            select 1
+            from strava_starts
+            where strava_starts.athlete_id = renamed.athlete_id
+                and strava_starts.start_date_utc
+                    between {{ dbt.dateadd('second', -60, 'renamed.start_date_utc') }}
+                    and {{ dbt.dateadd('second', 60, 'renamed.start_date_utc') }}
+        )
+
 )
 
-select * from renamed
+select * from deduplicated
