@@ -35,13 +35,14 @@ def cmd_sync(args, settings: Settings) -> int:
     sync = outcome.materializations.get("strava/activities")
     if not outcome.success:
         return fail(outcome.error or "The sync failed; see the log under TRAINSMART_HOME/logs.")
-    print("Models built; query them with `trainsmart sql`.", file=sys.stderr)
     if sync and not sync.get("complete", True):
+        print("Models built from what was fetched; query them with `trainsmart sql`.", file=sys.stderr)
         return fail(f"Stopped early: {sync.get('message')}.", EXIT_STOPPED_EARLY)
     if sync:
         print(f"{sync.get('message')}: {sync.get('requests')} requests, {sync.get('activities_new')} new, "
               f"{sync.get('activities_updated')} updated, {sync.get('activities_deleted')} deleted, "
               f"{sync.get('streams_fetched')} streams.", file=sys.stderr)
+    print("Models built; query them with `trainsmart sql`.", file=sys.stderr)
     return 0
 
 
