@@ -111,3 +111,28 @@ def test_a_failed_run_emails_a_short_notice(home, smtp_server, monkeypatch):  # 
     message = inbox.messages[0]
     assert message["Subject"] == "trainsmart: nightly_like failed"
     assert result.dagster_run.run_id in message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_stopped_backfill_continues_in_the_next_quarter_hour(make_fake, small_athlete):
+    from pipelines.defs.schedules import continue_backfill
+    from pipelines.strava.sync import run_sync
+    from pipelines.warehouse import publish_snapshot
+    from tests.test_strava_sync import _quarter_hour_passes
+
+    fake = make_fake(small_athlete, read_limit_15min=40, overall_limit_15min=60)
+    settings = load_settings()
+    assert not run_sync(settings).complete
+
+    def evaluate():
+        with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral()) as context:
+            return continue_backfill(context)
+
+    assert isinstance(evaluate(), dg.SkipReason)  # still the same quarter hour: nothing left in it
+    _quarter_hour_passes(settings, fake)
+    publish_snapshot(settings.db_path, settings.snapshot_path)
+    request = evaluate()
+    assert isinstance(request, dg.RunRequest) and request.run_key.startswith("continue-")
+
+    while not run_sync(settings).complete:
+        _quarter_hour_passes(settings, fake)
+    assert isinstance(evaluate(), dg.SkipReason)  # the backfill is complete

@@ -1,5 +1,6 @@
 """What runs unattended: the nightly sync and the Monday report, in the athlete's time zone,
-and a short email when a run fails (if SMTP is configured)."""
+a first backfill continued every quarter hour while the daily budget lasts, and a short
+email when a run fails (if SMTP is configured)."""
 
 import dagster as dg
 
@@ -39,4 +40,40 @@ def email_on_failure(context: dg.RunFailureSensorContext):
         f"Details: `dagster dev` (Runs) or {settings.log_file}.\n")
 
 
-defs = dg.Definitions(schedules=[nightly_sync, weekly_report], sensors=[email_on_failure])
+def _last_sync(settings) -> tuple[str, str, dict] | None:
+    """(run id, status, rate budget) of the last sync, from the snapshot; None if there is none."""
+    import json
+
+    from pipelines import warehouse
+
+    if not settings.snapshot_path.exists():
+        return None
+    con = warehouse.connect_reader(settings.snapshot_path)
+    try:
+        run = con.execute("select run_id, status from raw.sync_runs where kind = 'sync' "
+                          "order by started_at desc limit 1").fetchone()
+        budget = con.execute("select value from raw.sync_state where key = 'rate_budget'").fetchone()
+    finally:
+        con.close()
+    return (run[0], run[1], json.loads(budget[0]) if budget else {}) if run else None
+
+
+@dg.sensor(name="continue_backfill", job=sync_and_build, minimum_interval_seconds=300,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="A first backfill stops each time Strava's 15-minute budget is spent; this sensor "
+                       "starts the next sync once a new quarter hour has begun, while the daily budget lasts.")
+def continue_backfill(context: dg.SensorEvaluationContext):
+    from pipelines.strava.api import RateBudget
+
+    last = _last_sync(load_settings())
+    if last is None or last[1] != "partial":
+        return dg.SkipReason("the last sync finished its work")
+    left_15, left_day = RateBudget(**last[2]).left()
+    if left_day is not None and left_day <= 0:
+        return dg.SkipReason("Strava's daily budget is spent; the nightly sync goes on tomorrow")
+    if left_15 is not None and left_15 <= 0:
+        return dg.SkipReason("waiting for the next quarter hour")
+    return dg.RunRequest(run_key=f"continue-{last[0]}")  # one continuation per stopped run
+
+
+defs = dg.Definitions(schedules=[nightly_sync, weekly_report], sensors=[email_on_failure, continue_backfill])
