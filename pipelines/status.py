@@ -9,6 +9,7 @@ import sys
 
 from pipelines import warehouse
 from pipelines.config import Settings
+from pipelines.strava.sync import streams_left
 
 
 def print_status(settings: Settings, out=sys.stdout) -> int:
@@ -30,12 +31,7 @@ def print_status(settings: Settings, out=sys.stdout) -> int:
             print(f"Activities from {source}: {live} ({deleted} deleted upstream), {first[:10]} to {last[:10]}", file=out)
         streams = con.execute("select count(*), coalesce(sum(sample_count), 0) from raw.stream_fetches").fetchone()
         print(f"Streams: {streams[0]} activities, {streams[1]} samples", file=out)
-        todo = con.execute("""
-            select count(*) from raw.activities a
-            left join raw.stream_fetches f using (source, activity_id)
-            where a.source = 'api' and a.deleted_at is null
-              and coalesce(cast(a.json->>'has_heartrate' as boolean), false)
-              and (f.activity_id is null or f.stream_signature is distinct from a.stream_signature)""").fetchone()[0]
+        todo = streams_left(con)
         if todo:
             print(f"Heart-rate streams still to fetch: {todo}", file=out)
         print("Last runs:", file=out)

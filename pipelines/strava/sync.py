@@ -71,6 +71,21 @@ def set_state(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> None:
     )
 
 
+# API activities with heart rate whose stream was never fetched, or fetched for an older version.
+STREAMS_TODO = """
+    from raw.activities a
+    left join raw.stream_fetches f on f.source = a.source and f.activity_id = a.activity_id
+    where a.source = 'api' and a.deleted_at is null
+      and coalesce(cast(a.json->>'has_heartrate' as boolean), false)
+      and (f.activity_id is null or f.stream_signature is distinct from a.stream_signature)
+"""
+
+
+def streams_left(con: duckdb.DuckDBPyConnection) -> int:
+    """How many heart-rate streams the next sync still has to fetch (used by the sync and `status`)."""
+    return con.execute("select count(*) " + STREAMS_TODO).fetchone()[0]
+
+
 def _epoch(iso: str) -> int:
     return int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
 
@@ -101,7 +116,7 @@ class StravaSync:
         finally:
             self.result.requests = self.api.requests_sent
             self.result.budget = self.api.budget.as_dict()
-            self.result.streams_left = self._streams_todo_count()
+            self.result.streams_left = streams_left(self.con)
             set_state(self.con, "rate_budget", {k: getattr(self.api.budget, k) for k in
                                                 ("usage_15", "limit_15", "usage_day", "limit_day", "seen_at")})
         if self.result.complete:
@@ -211,20 +226,9 @@ class StravaSync:
             self.progress(f"{len(ids)} activities deleted on Strava")
 
     # -- streams ------------------------------------------------------------------------
-    STREAMS_TODO = """
-        from raw.activities a
-        left join raw.stream_fetches f on f.source = a.source and f.activity_id = a.activity_id
-        where a.source = 'api' and a.deleted_at is null
-          and coalesce(cast(a.json->>'has_heartrate' as boolean), false)
-          and (f.activity_id is null or f.stream_signature is distinct from a.stream_signature)
-    """
-
-    def _streams_todo_count(self) -> int:
-        return self.con.execute("select count(*) " + self.STREAMS_TODO).fetchone()[0]
-
     def _streams(self) -> None:
         todo = self.con.execute(
-            "select a.activity_id, a.stream_signature " + self.STREAMS_TODO
+            "select a.activity_id, a.stream_signature " + STREAMS_TODO
             + " order by cast(a.json->>'start_date' as timestamptz), a.activity_id").fetchall()
         for i, (activity_id, signature) in enumerate(todo, 1):
             try:
