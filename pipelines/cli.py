@@ -120,7 +120,7 @@ def cmd_auth(args, settings: Settings) -> int:
 
 
 def cmd_demo(args, settings: Settings) -> int:
-    from pipelines.demo import run_demo
+    from pipelines.sandbox.demo import run_demo
 
     return run_demo(export=args.export, verbose=args.verbose)
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines import landing, warehouse  # noqa: E402
 from pipelines.config import DBT_PROJECT_DIR  # noqa: E402
-from pipelines.strava.sample_athlete import generate_sample_athlete  # noqa: E402
+from pipelines.sandbox.sample_athlete import generate_sample_athlete  # noqa: E402
 
 END = dt.date(2026, 11, 22)
 

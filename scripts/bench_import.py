@@ -37,9 +37,9 @@ import gpxpy  # noqa: E402
 
 from pipelines.config import load_settings  # noqa: E402
 from pipelines.imports.pool import cpu_count, default_jobs, parse_in_order, release  # noqa: E402
-from pipelines.imports.sample_export import write_sample_export  # noqa: E402
+from pipelines.sandbox.sample_export import write_sample_export  # noqa: E402
 from pipelines.imports.strava_export import import_export  # noqa: E402
-from pipelines.strava.sample_athlete import generate_sample_athlete  # noqa: E402
+from pipelines.sandbox.sample_athlete import generate_sample_athlete  # noqa: E402
 
 
 def machine() -> str:

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             html_file = args.html
         else:
             if args.fixture:
-                from pipelines.report import fixture
+                from pipelines.sandbox import report_fixture as fixture
 
                 db = Path(tmp) / "fixture" / "training.duckdb"
                 fixture.build_fixture_db(db)

@@ -17,7 +17,7 @@ END_DATE = dt.date(2026, 11, 22)  # a Sunday: the sample's last complete week en
 @pytest.fixture(scope="session")
 def small_athlete():
     """Half a year of the sample athlete: enough pages and streams, quick to sync."""
-    from pipelines.strava.sample_athlete import generate_sample_athlete
+    from pipelines.sandbox.sample_athlete import generate_sample_athlete
 
     return generate_sample_athlete(END_DATE, seed=7, years=0.5)
 
@@ -37,7 +37,7 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture
 def make_fake(home, monkeypatch):
     """Start a FakeStrava for the test and point STRAVA_* at it."""
-    from pipelines.strava.fake_api import FakeStrava
+    from pipelines.sandbox.strava_server import FakeStrava
 
     servers = []
 

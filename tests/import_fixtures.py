@@ -1,6 +1,6 @@
 """Generated athletes and helpers for the import tests.
 
-`make_athlete()` builds an object shaped like `pipelines.strava.sample_athlete`'s
+`make_athlete()` builds an object shaped like `pipelines.sandbox.sample_athlete`'s
 SampleAthlete (`.athlete`, `.activities`, `.streams`) whose summary values are computed
 from its own streams, so that what lands can be checked against the generating data.
 """

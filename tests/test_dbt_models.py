@@ -11,7 +11,7 @@ landing functions and runs a single `dbt build` (seeds, models, data tests, unit
   (no athlete id), an activity after the as-of date, and weeks built to raise every flag;
 * athlete 2002, 40 years of synthetic history without streams (with a 3-year break):
   CTL/ATL must stay exact over ~14,800 daily rows;
-* athlete 4242, two years of the bundled sample athlete (pipelines/strava/sample_athlete).
+* athlete 4242, two years of the bundled sample athlete (pipelines/sandbox/sample_athlete).
 
 Every value of the four marts is compared with tests/reference_metrics.py (relative
 tolerance 1e-6, nulls equal).
@@ -353,7 +353,7 @@ def long_history_athlete() -> Dataset:
 
 
 def sample_athlete() -> Dataset:
-    from pipelines.strava.sample_athlete import generate_sample_athlete
+    from pipelines.sandbox.sample_athlete import generate_sample_athlete
 
     sample = generate_sample_athlete(SAMPLE_END, seed=7, years=2.0)
     data = Dataset()
@@ -568,7 +568,7 @@ def test_every_flag_is_raised_for_the_hand_made_athlete(build: Build):
 
 def test_sample_athletes_designed_weeks_raise_the_right_flags(build: Build):
     """The generator's overreaching block raises `overreaching` and its components; its easy weeks raise nothing."""
-    from pipelines.strava.sample_athlete import ATHLETE_ID, generate_sample_athlete
+    from pipelines.sandbox.sample_athlete import ATHLETE_ID, generate_sample_athlete
 
     labels = generate_sample_athlete(SAMPLE_END, seed=7, years=2.0).labels
     flags: dict[str, set[str]] = {}

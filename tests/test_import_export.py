@@ -20,10 +20,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.imports import sample_export
+from pipelines.sandbox import sample_export
 from pipelines.imports.common import ImportInputError, sport_type_from_label
-from pipelines.imports.fit_writer import encode_activity
-from pipelines.imports.sample_export import HEADERS, activity_file, write_sample_export
+from pipelines.sandbox.fit_writer import encode_activity
+from pipelines.sandbox.sample_export import HEADERS, activity_file, write_sample_export
 from pipelines.imports.strava_export import import_export
 from tests.import_fixtures import (
     SHARED_SAMPLES,
@@ -457,7 +457,7 @@ def test_killed_import_rerun_ends_identical(tmp_path):
 
 
 def test_sample_athlete_round_trip(tmp_path):
-    gen = pytest.importorskip("pipelines.strava.sample_athlete")
+    gen = pytest.importorskip("pipelines.sandbox.sample_athlete")
     import datetime as dt
 
     athlete = gen.generate_sample_athlete(dt.date(2026, 3, 1), seed=7, years=0.1)

@@ -18,7 +18,7 @@ import pytest
 from pipelines.imports.common import ImportInputError, resolve_local_time
 from pipelines.imports.device_files import content_id, elevation_gain, import_files, summarize
 from pipelines.imports.parsers import ParseError, parse_path, parse_stream
-from pipelines.imports.sample_export import activity_file
+from pipelines.sandbox.sample_export import activity_file
 from tests.import_fixtures import SHARED_SAMPLES, landed_streams, make_athlete, raw_state, settings_for, zone_minutes
 
 LTHR = 165
@@ -425,7 +425,7 @@ def test_waits_for_another_writer_and_says_so(tmp_path):
 
 
 def test_files_join_the_athlete_of_the_export(tmp_path):
-    from pipelines.imports.sample_export import write_sample_export
+    from pipelines.sandbox.sample_export import write_sample_export
     from pipelines.imports.strava_export import import_export
 
     athlete = make_athlete(n=3, seed=2, step_choices=(10,))

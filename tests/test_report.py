@@ -1,6 +1,6 @@
 """The weekly report: reading the snapshot, the charts, the rendered email and the files.
 
-The marts come from a hand-made warehouse (pipelines/report/fixture.py) written to a temp
+The marts come from a hand-made warehouse (pipelines/sandbox/report_fixture.py) written to a temp
 DuckDB file and published as a snapshot, so these tests do not need dbt.
 Delivery through a real SMTP server is in test_report_delivery.py.
 """
@@ -17,7 +17,7 @@ from email import policy
 import duckdb
 import pytest
 
-from pipelines.report import fixture
+from pipelines.sandbox import report_fixture as fixture
 
 WEEK = fixture.REPORT_WEEK
 

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from pipelines.report import fixture
+from pipelines.sandbox import report_fixture as fixture
 from tests.test_report import check_report_message, fixture_snapshots, parse, report_settings  # noqa: F401
 
 WEEK = fixture.REPORT_WEEK

@@ -274,7 +274,7 @@ def test_unreachable_host_is_a_plain_error(home, monkeypatch):
 
 
 def test_missing_scope_is_a_plain_error(make_fake, small_athlete, home):
-    from pipelines.strava.fake_api import FakeStrava  # noqa: F401 - the fixture starts it
+    from pipelines.sandbox.strava_server import FakeStrava  # noqa: F401 - the fixture starts it
 
     fake = make_fake(small_athlete, scope="read")
     with pytest.raises(StravaError, match="activity:read_all"):

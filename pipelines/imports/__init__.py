@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pipelines.imports.common import ImportInputError, ImportSummary
 
-__all__ = ["ImportInputError", "ImportSummary", "import_export", "import_files", "write_sample_export"]
+__all__ = ["ImportInputError", "ImportSummary", "import_export", "import_files"]
 
 
 def __getattr__(name: str):
@@ -23,8 +23,4 @@ def __getattr__(name: str):
         from pipelines.imports.device_files import import_files
 
         return import_files
-    if name == "write_sample_export":
-        from pipelines.imports.sample_export import write_sample_export
-
-        return write_sample_export
     raise AttributeError(name)

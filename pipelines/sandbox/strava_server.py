@@ -1,6 +1,6 @@
 """A local, faithful stand-in for the Strava v3 API (and its OAuth token endpoint).
 
-It serves a :class:`~pipelines.strava.sample_athlete.SampleAthlete` over real HTTP on
+It serves a :class:`~pipelines.sandbox.sample_athlete.SampleAthlete` over real HTTP on
 127.0.0.1, so the product and its tests drive the real stravalib client against it.  It
 answers like Strava does (developers.strava.com): the same JSON shapes for activities,
 streams, zones and errors, refresh-token rotation, the two rate-limit windows with their
@@ -11,7 +11,7 @@ purpose.
 
 Run it by hand::
 
-    python -m pipelines.strava.fake_api --port 8765 --end-date 2026-11-25
+    python -m pipelines.sandbox.strava_server --port 8765 --end-date 2026-11-25
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from pipelines.strava.sample_athlete import SampleAthlete, generate_sample_athlete
+from pipelines.sandbox.sample_athlete import SampleAthlete, generate_sample_athlete
 
 API_PREFIX = "/api/v3"
 STREAM_TYPES = ("time", "latlng", "distance", "altitude", "velocity_smooth", "heartrate", "cadence",
@@ -693,7 +693,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m pipelines.strava.fake_api",
+    p = argparse.ArgumentParser(prog="python -m pipelines.sandbox.strava_server",
                                 description="Serve the generated sample athlete as a local Strava v3 API.")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--host", default="127.0.0.1")

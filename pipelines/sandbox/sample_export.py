@@ -10,7 +10,7 @@ Strava's own. Manual entries have no file.
 
 The athlete object is anything with `.athlete` (Strava athlete JSON), `.activities`
 (SummaryActivity dicts) and `.streams` (id -> {"time", "heartrate", "distance",
-"altitude", optional "latlng"} lists), as `pipelines.strava.sample_athlete` generates.
+"altitude", optional "latlng"} lists), as `pipelines.sandbox.sample_athlete` generates.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from pipelines.imports.common import FIT_SPORTS, SPORT_LABELS
-from pipelines.imports.fit_writer import encode_activity
+from pipelines.sandbox.fit_writer import encode_activity
 
 UTC = dt.timezone.utc
 EARTH_RADIUS = 6378137.0  # gpxpy's haversine radius, so GPX distances read back exactly

@@ -24,8 +24,8 @@ DEMO_READ_LIMIT_DAILY = 10000
 
 def run_demo(export: bool = False, verbose: bool = False) -> int:
     from pipelines.runner import run_job
-    from pipelines.strava.fake_api import FakeStrava
-    from pipelines.strava.sample_athlete import generate_sample_athlete
+    from pipelines.sandbox.strava_server import FakeStrava
+    from pipelines.sandbox.sample_athlete import generate_sample_athlete
 
     home = DEMO_HOME.absolute()
     home.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,7 @@ def run_demo(export: bool = False, verbose: bool = False) -> int:
 
 
 def _demo_export(athlete, home: Path, verbose: bool) -> int:
-    from pipelines.imports.sample_export import write_sample_export
+    from pipelines.sandbox.sample_export import write_sample_export
     from pipelines.imports.strava_export import import_export
     from pipelines.runner import run_job
 

@@ -14,8 +14,8 @@ import pytest
 import requests
 from stravalib import Client, exc
 
-from pipelines.strava.fake_api import FakeStrava
-from pipelines.strava.sample_athlete import SampleAthlete, generate_sample_athlete
+from pipelines.sandbox.strava_server import FakeStrava
+from pipelines.sandbox.sample_athlete import SampleAthlete, generate_sample_athlete
 
 END = dt.date(2026, 11, 25)
 STRAVA = "https://www.strava.com"
