@@ -13,12 +13,14 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from pipelines.errors import UserError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_BASE_URL = "https://www.strava.com"
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """Bad or missing configuration; the message is one sentence a user can act on."""
 
 
@@ -88,11 +90,17 @@ class Settings:
     def log_file(self) -> Path:
         return self.home / "logs" / "trainsmart.log"
 
+    def as_of_date(self) -> dt.date:
+        """TRAINSMART_AS_OF, else today (local), as the models see it (macros/trainsmart_vars.sql)."""
+        return self.as_of or dt.datetime.now().astimezone().date()
+
     def dbt_vars(self) -> dict:
-        """The athlete profile and as-of date as dbt vars (unset ones keep the dbt defaults)."""
+        """The athlete profile as dbt vars (unset ones keep the dbt defaults).
+
+        Not the as-of date: dbt re-parses the whole project whenever a var changes, and that
+        date moves every night; dbt reads it from TRAINSMART_AS_OF (or takes today) instead.
+        """
         out: dict = {}
-        if self.as_of:
-            out["as_of_date"] = self.as_of.isoformat()
         for key in ("hr_max", "hr_rest", "lthr"):
             value = getattr(self, key)
             if value is not None:

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.config import Settings
-
-# Exceptions whose message is already a sentence for the user.
-PLAIN_ERRORS = {"StravaError", "ConfigError", "WarehouseBusy", "ImportError_", "ReportError"}
+from pipelines.errors import one_line, strip_class_prefix, unexpected, user_error_names
 
 
 @dataclass
@@ -36,11 +34,26 @@ def prepare_environment(settings: Settings) -> None:
     os.environ.setdefault("DBT_LOG_PATH", str(settings.home / "logs"))
 
 
+# The CLI writes its own log file, so its runs need no compute-log capture: Dagster's local
+# capture mirrors stdout/stderr through `tail -F` child processes, which can outlive a failed
+# run and keep the caller's pipes open (cron or a script waiting for our output would hang).
+NO_COMPUTE_LOG_CAPTURE = {"compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager",
+                                           "class": "NoOpComputeLogManager"}}
+
+
+def cli_instance(settings: Settings):
+    """The Dagster instance under TRAINSMART_HOME/dagster (the one `dagster dev` shows), without
+    compute-log capture for the CLI's in-process runs."""
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    ref = InstanceRef.from_dir(str(settings.dagster_home), overrides=NO_COMPUTE_LOG_CAPTURE)
+    return DagsterInstance.from_ref(ref)
+
+
 def run_job(settings: Settings, job_name: str, run_config: dict | None = None, verbose: bool = False,
             tags: dict | None = None, partition_key: str | None = None) -> JobOutcome:
     prepare_environment(settings)
-    from dagster import DagsterInstance
-
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(job_name)
@@ -48,7 +61,7 @@ def run_job(settings: Settings, job_name: str, run_config: dict | None = None, v
     config.setdefault("loggers", {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}},
                                   "file": {}})
     # dagster-dbt echoes dbt's log lines on stdout: into the log file unless --verbose
-    with DagsterInstance.get() as instance, open(settings.log_file, "a") as log, \
+    with cli_instance(settings) as instance, open(settings.log_file, "a") as log, \
             contextlib.redirect_stdout(sys.stdout if verbose else log):
         result = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False,
                                         tags=tags, partition_key=partition_key)
@@ -64,16 +77,18 @@ def run_job(settings: Settings, job_name: str, run_config: dict | None = None, v
 
 
 def _plain_error(error) -> str:
-    """The user's sentence from our own exceptions; otherwise a short pointer to the log."""
+    """The user's sentence from our own exceptions (UserError), without Dagster's
+    "module.path.ClassName: " prefix; otherwise a short pointer to the log."""
     chain, e = [], error
     while e is not None:
         chain.append(e)
         e = e.cause or getattr(e, "context", None)
+    ours = user_error_names()
     for e in chain:
-        if e.cls_name in PLAIN_ERRORS:
-            return e.message.split(": ", 1)[-1].strip() if e.message.startswith(e.cls_name) else e.message.strip()
+        if e.cls_name in ours:
+            return one_line(strip_class_prefix(e.message, e.cls_name))
     for e in chain:
-        if e.cls_name == "DbtCliError" or "dbt" in (e.message or "").lower():
+        if e.cls_name == "DbtCliError":
             return "The dbt build failed (a model or data test); run with --verbose or see the log under TRAINSMART_HOME/logs."
     last = chain[-1]
-    return f"{last.cls_name}: {last.message.strip().splitlines()[0] if last.message else ''} (details in the log under TRAINSMART_HOME/logs)"
+    return unexpected((last.message or "").strip().splitlines()[0] if last.message else "", last.cls_name)

@@ -16,6 +16,7 @@ from typing import Iterator
 
 import duckdb
 
+from pipelines.errors import UserError
 from pipelines.locks import LockTimeout, file_lock
 
 # One row per object as landed. `source` is 'api', 'export' or 'files'; the same Strava
@@ -93,7 +94,7 @@ create table if not exists raw.sync_runs (
 """
 
 
-class WarehouseBusy(Exception):
+class WarehouseBusy(UserError):
     """Another trainsmart process is writing the database."""
 
 

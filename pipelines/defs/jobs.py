@@ -7,17 +7,36 @@ from pipelines.defs.report.assets import weekly_partitions
 strava_assets = dg.AssetSelection.groups("strava")
 model_assets = dg.AssetSelection.groups("staging", "intermediate", "marts", "models")
 report_assets = dg.AssetSelection.groups("report")
+# `dbt build` of everything, unit tests included (the nightly jobs build only what changed:
+# pipelines/defs/models/build_scope.py)
+FULL_BUILD = {"ops": {"dbt_models": {"config": {"scope": "full"}}}}
+export_import_asset = dg.AssetSelection.assets(["imports", "strava_export"])
+files_import_asset = dg.AssetSelection.assets(["imports", "device_files"])
 
 sync_and_build = dg.define_asset_job(
     "sync_and_build", selection=strava_assets | model_assets,
     description="Pull from Strava, then build the dbt models (what `trainsmart sync` and nightly_sync run).",
 )
 build_models = dg.define_asset_job(
-    "build_models", selection=model_assets, description="Build the dbt models only (`trainsmart build`).",
+    "build_models", selection=model_assets, config=FULL_BUILD,
+    description="Build the dbt models with every test (`trainsmart build`).",
 )
 weekly_report_job = dg.define_asset_job(
     "weekly_report_job", selection=strava_assets | model_assets | report_assets, partitions_def=weekly_partitions,
-    description="A fresh sync and build, then the week's report (what the weekly_report schedule runs).",
+    config=FULL_BUILD,
+    description="A fresh sync and a build with every test, then the week's report (what the weekly_report "
+                "schedule runs: the whole test suite runs at least once a week).",
+)
+import_export_and_build = dg.define_asset_job(
+    "import_export_and_build", selection=export_import_asset | model_assets,
+    description="Import a Strava bulk export (run config: the path), then build the dbt models "
+                "(what `trainsmart import-export PATH` runs; no schedule).",
+)
+import_files_and_build = dg.define_asset_job(
+    "import_files_and_build", selection=files_import_asset | model_assets,
+    description="Import a folder of FIT/GPX/TCX files (run config: the path), then build the dbt models "
+                "(what `trainsmart import-files DIR` runs; no schedule).",
 )
 
-defs = dg.Definitions(jobs=[sync_and_build, build_models, weekly_report_job])
+defs = dg.Definitions(jobs=[sync_and_build, build_models, weekly_report_job,
+                            import_export_and_build, import_files_and_build])

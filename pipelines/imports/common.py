@@ -22,6 +22,7 @@ import duckdb
 
 from pipelines import landing, warehouse
 from pipelines.config import Settings
+from pipelines.errors import UserError
 
 UTC = dt.timezone.utc
 Progress = Callable[[int, int, str], None]
@@ -30,7 +31,7 @@ Progress = Callable[[int, int, str], None]
 IMPORTER_VERSION = "1"
 
 
-class ImportInputError(ValueError):
+class ImportInputError(UserError, ValueError):
     """The path given cannot be imported; the message is one plain sentence a user can act on."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -63,7 +64,6 @@ def run_demo(export: bool = False, verbose: bool = False) -> int:
 
 def _demo_export(athlete, home: Path, verbose: bool) -> int:
     from pipelines.sandbox.sample_export import write_sample_export
-    from pipelines.imports.strava_export import import_export
     from pipelines.runner import run_job
 
     for key in ("STRAVA_CLIENT_ID", "STRAVA_CLIENT_SECRET", "STRAVA_REFRESH_TOKEN", "STRAVA_BASE_URL"):
@@ -71,10 +71,11 @@ def _demo_export(athlete, home: Path, verbose: bool) -> int:
     settings = load_settings()
     archive = write_sample_export(athlete, home / "sample_export.zip")
     print(f"Sample bulk export written to {archive}; importing without any API access", file=sys.stderr)
-    summary = import_export(settings, archive)
-    for line in summary.lines():
+    # the same job as `trainsmart import-export`: the import asset, then the dbt models
+    outcome = run_job(settings, "import_export_and_build", verbose=verbose,
+                      run_config={"ops": {"imports__strava_export": {"config": {"path": str(Path(archive).absolute())}}}})
+    for line in outcome.materializations.get("imports/strava_export", {}).get("lines") or []:
         print(line, file=sys.stderr)
-    outcome = run_job(settings, "build_models", verbose=verbose)
     if not outcome.success:
         print(outcome.error, file=sys.stderr)
         return 1
@@ -103,4 +104,18 @@ def _print_summary(settings) -> int:
     print("\nTry a query:")
     print(f'  {env} uv run trainsmart sql "select week_start, run_distance_km, easy_share, weekly_load '
           f'from weekly_training_summary order by week_start desc limit 12"')
+    ui_env, ui_argv = dagster_ui_command(settings)
+    print("\nSee these runs in the Dagster UI (then open http://127.0.0.1:3000):")
+    print("  " + " ".join([f"{k}={shlex.quote(v)}" for k, v in ui_env.items()] + [shlex.join(ui_argv)]))
     return 0
+
+
+def dagster_ui_command(settings) -> tuple[dict[str, str], list[str]]:
+    """`dagster dev` on this run's own Dagster home and database: the variables to set and the
+    argv. Absolute paths, and dagster from this interpreter's bin/, so it works from the
+    checkout with or without an activated venv."""
+    beside = Path(sys.executable).parent / "dagster"
+    workspace = Path(__file__).resolve().parents[2] / "workspace.yaml"
+    env = {"DAGSTER_HOME": str(settings.dagster_home), "TRAINSMART_HOME": str(settings.home),
+           "TRAINSMART_DB": str(settings.db_path)}
+    return env, [str(beside) if beside.exists() else "dagster", "dev", "-w", str(workspace)]

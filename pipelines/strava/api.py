@@ -249,7 +249,7 @@ class StravaApi:
                 problem = f"Strava answered HTTP {status}"
             except (requests.ConnectionError, requests.Timeout) as e:
                 if self.requests_sent <= 1 and attempt >= 1:
-                    raise StravaError(f"Cannot reach Strava at {self.settings.strava_base_url} ({type(e).__name__}); "
+                    raise StravaError(f"Cannot reach Strava at {self.settings.strava_base_url}; "
                                       "check the network or STRAVA_BASE_URL.") from None
                 problem = f"cannot reach {self.settings.strava_base_url}"
             attempt += 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pipelines.errors import UserError
 
-class StravaError(Exception):
+
+class StravaError(UserError):
     """A problem the user must fix (credentials, scope, subscription, host); sync exits non-zero."""
 
 
@@ -15,8 +17,8 @@ class SyncStopped(Exception):
 
 
 INACTIVE_MESSAGE = (
-    "Strava refuses every request because your API application is inactive: since 2026 an API "
-    "application only works while the account that owns it has a paid Strava subscription. "
-    "Subscribe with that account and reactivate the app at https://www.strava.com/settings/api, "
-    "or import your Strava bulk export instead (`trainsmart import-export PATH`)."
+    "Strava refuses every request because your API application is inactive (since 2026 an API "
+    "application only works while the account that owns it has a paid Strava subscription): "
+    "subscribe with that account and reactivate the app at https://www.strava.com/settings/api, "
+    "or import your Strava bulk export instead with `trainsmart import-export PATH`."
 )

@@ -2,49 +2,91 @@
 
 import json
 import os
-import sys
-from pathlib import Path
+import time
 from typing import Any, Mapping
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines import progress, warehouse
-from pipelines.config import load_settings
-from pipelines.defs.models.project import dbt_project
+from pipelines import landing, progress, warehouse
+from pipelines.config import DBT_PROJECT_DIR, load_settings
+from pipelines.defs.models import build_scope
+from pipelines.defs.models.project import dbt_executable, dbt_project
+
+
+# The import assets (pipelines/defs/imports/) land in raw.activities, raw.streams and
+# raw.stream_fetches like the Strava sync; as upstreams of the models reading those tables,
+# the import jobs run the import before `dbt build` (without the edge Dagster may start dbt first).
+IMPORT_ASSET_KEYS = (dg.AssetKey(["imports", "strava_export"]), dg.AssetKey(["imports", "device_files"]))
+IMPORTED_RAW_TABLES = {"activities", "streams", "stream_fetches"}
 
 
 class TrainsmartTranslator(DagsterDbtTranslator):
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = self.get_resource_props(manifest, unique_id)
+        sources = [n for n in node.get("depends_on", {}).get("nodes", []) if n.startswith("source.")]
+        if unique_id.startswith("model.") and any(n.rsplit(".", 1)[-1] in IMPORTED_RAW_TABLES for n in sources):
+            spec = spec.merge_attributes(deps=IMPORT_ASSET_KEYS)
+        return spec
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         layer = fqn[1] if len(fqn) > 2 else None
         return {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}.get(layer, "models")
 
 
+class BuildConfig(dg.Config):
+    # auto: the smallest scope that keeps the marts right (build_scope.py); or skip, models, data, full
+    scope: str = "auto"
+
+
+SCOPE_SAYS = {
+    "skip": "nothing new since the last build for this day: the models are up to date",
+    "models": "building the models for the new day (nothing new landed; data tests run when data changes)",
+    "data": "building the models and their data tests (new data landed)",
+    "full": "building the models with every data and unit test",
+}
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
             dagster_dbt_translator=TrainsmartTranslator(), name="dbt_models")
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """`dbt build` with the athlete profile and as-of date as vars, under the writer lock."""
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: BuildConfig):
+    """`dbt build` of what changed since the last build (build_scope.py), with the athlete
+    profile as vars, under the writer lock; then the read snapshot is published."""
     settings = load_settings()
     os.environ["TRAINSMART_DB"] = str(settings.db_path)  # dbt's profile reads it; must be absolute
-    progress.say("building the models (dbt build: models and their tests)")
+    dbt_vars = settings.dbt_vars()  # the as-of date reaches dbt as TRAINSMART_AS_OF: vars stay fixed, parsing partial
     with warehouse.writer_lock(settings.db_path, on_wait=lambda: progress.say("waiting for another run to finish")):
-        warehouse.connect_writer(settings.db_path).close()  # the raw schema exists even before a sync
+        con = warehouse.connect_writer(settings.db_path)  # the raw schema exists even before a sync
+        try:
+            current = build_scope.BuildState(data=build_scope.data_fingerprint(con), as_of=settings.as_of_date().isoformat(),
+                                             project=build_scope.project_fingerprint(DBT_PROJECT_DIR, dbt_vars))
+            scope = build_scope.decide(build_scope.last_build(con), current, config.scope)
+        finally:
+            con.close()
+        if scope == "skip" and not settings.snapshot_path.exists():
+            scope = "models"
+        context.log.info(f"dbt build scope: {scope} (as of {current.as_of})")
+        progress.say(SCOPE_SAYS[scope])
+        if scope == "skip":
+            return
         # one stable target folder under TRAINSMART_HOME (dagster-dbt would leave a new ~10 MB
         # folder in the checkout per run); stable also lets dbt parse partially
         target = settings.home / "dbt" / "target"
-        yield from dbt.cli(["build", "--vars", json.dumps(settings.dbt_vars())], context=context,
+        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars), *build_scope.DBT_ARGS[scope]], context=context,
                            target_path=target).stream()
+        con = warehouse.connect_writer(settings.db_path)
+        try:
+            build_scope.record_build(con, current, landing.utcnow())
+        finally:
+            con.close()
+        started = time.monotonic()
         warehouse.publish_snapshot(settings.db_path, settings.snapshot_path)
-
-
-def _dbt_executable() -> str:
-    """dbt from this environment even when its bin/ is not on PATH (systemd, a direct .venv/bin call)."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
+        context.log.info(f"published the snapshot in {time.monotonic() - started:.2f} s")
 
 
 defs = dg.Definitions(
     assets=[dbt_models],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=_dbt_executable())},
+    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
 )

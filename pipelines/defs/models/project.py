@@ -4,7 +4,10 @@
 model, macro, seed or the project file is newer than the manifest (a few seconds, once).
 """
 
+import contextlib
 import os
+import sys
+from pathlib import Path
 
 from dagster_dbt import DbtProject
 
@@ -13,6 +16,27 @@ from pipelines.config import DBT_PROJECT_DIR
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_executable() -> str:
+    """dbt from this environment even when its bin/ is not on PATH (systemd, `.venv/bin/dagster dev`)."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else "dbt"
+
+
+@contextlib.contextmanager
+def _dbt_on_path():
+    """dagster-dbt's preparer runs `dbt` by name: this environment's dbt comes first on PATH meanwhile."""
+    exe, old = Path(dbt_executable()), os.environ.get("PATH")
+    if exe.is_absolute():
+        os.environ["PATH"] = os.pathsep.join(p for p in (str(exe.parent), old) if p)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = old
 
 
 def _newest_source_mtime() -> float:
@@ -30,10 +54,12 @@ def _newest_source_mtime() -> float:
 def ensure_manifest() -> None:
     manifest = dbt_project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
-        dbt_project.preparer.prepare(dbt_project)
+        with _dbt_on_path():
+            dbt_project.preparer.prepare(dbt_project)
 
 
 if dbt_project.preparer.using_dagster_dev():
-    dbt_project.prepare_if_dev()
+    with _dbt_on_path():
+        dbt_project.prepare_if_dev()
 else:
     ensure_manifest()

@@ -5,7 +5,6 @@ import dagster as dg
 
 from pipelines import progress
 from pipelines.defs.strava.resources import StravaResource
-from pipelines.strava.sync import run_sync
 
 # Asset keys match the dbt source `strava` (schema raw), so dbt models hang below them.
 RAW_TABLES = {
@@ -35,6 +34,8 @@ def strava_sync(context: dg.AssetExecutionContext, config: SyncConfig, strava: S
             yield dg.MaterializeResult(asset_key=["strava", name],
                                        metadata={"complete": True, "message": "Strava API not configured; nothing synced"})
         return
+    from pipelines.strava.sync import run_sync  # stravalib loads in about 1 s: only when a sync runs
+
     settings = strava.settings()
     result = run_sync(settings, full=config.full, progress=lambda m: (context.log.info(m), progress.say(m)),
                       lookback_days=settings.lookback_days, reconcile_days=settings.reconcile_days)
