@@ -75,25 +75,41 @@ def breakdown(home: Path, log_offset: int, dbt_offset: int, start: float, end: f
     out["scope"] = scope.group(1) if scope else "?"
     dbt_log = home / "dbt" / "target" / "dbt.log"
     if "step dbt_models" in out and dbt_log.exists():
-        lines = [ln for ln in dbt_log.read_text(errors="replace")[dbt_offset:].splitlines() if DBT_LINE.match(ln)]
-        if lines:
-            first = DBT_LINE.match(lines[0]).group(1)
-            last = DBT_LINE.match(lines[-1]).group(1)
-            t0 = dt.datetime.strptime(first, "%H:%M:%S.%f")
-            t1 = dt.datetime.strptime(last, "%H:%M:%S.%f")
-            dbt_wall = (t1 - t0).total_seconds()
-            out["dbt process (logged)"] = dbt_wall
-            out["partial parse"] = "no" if any("Unable to do partial parsing" in ln for ln in lines) else "yes"
+        events = {}
+        for line in dbt_log.read_text(errors="replace")[dbt_offset:].splitlines():
+            if line.startswith("{"):
+                info = json.loads(line)["info"]
+                events.setdefault(info["name"], dt.datetime.fromisoformat(info["ts"].replace("Z", "+00:00")).timestamp())
+        dbt_started = events.get("MainReportVersion")
+        if dbt_started and "CommandCompleted" in events:
+            out["dbt process start-up"] = dbt_started - (run_step_start(text) or dbt_started)
+            out["dbt parse"] = events.get("FoundStats", dbt_started) - dbt_started
+            out["dbt execution"] = events["CommandCompleted"] - events.get("FoundStats", dbt_started)
+            out["partial parse"] = "no" if "UnableToPartialParse" in events else "yes"
+            out["after dbt (events, publish)"] = events_after(text, events["CommandCompleted"])
         results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())
-        out["dbt execution"] = results["elapsed_time"]
         out["dbt models (sum)"] = sum(r["execution_time"] for r in results["results"] if r["unique_id"].startswith("model."))
         out["dbt tests (sum)"] = sum(r["execution_time"] for r in results["results"]
                                      if r["unique_id"].startswith(("test.", "unit_test.")))
         out["dbt tests run"] = sum(1 for r in results["results"] if r["unique_id"].startswith(("test.", "unit_test.")))
-        if "dbt process (logged)" in out:
-            out["dbt start-up + parse"] = out["dbt process (logged)"] - out["dbt execution"]
-            out["dagster around dbt"] = out["step dbt_models"] - out["dbt process (logged)"] - out["snapshot publish"]
     return out
+
+
+def run_step_start(text: str) -> float | None:
+    """When the dbt step decided its scope (just before it starts dbt)."""
+    for line in text.splitlines():
+        if "dbt build scope:" in line:
+            return _ts(line[:23])
+    return None
+
+
+def events_after(text: str, dbt_end: float) -> float:
+    """From dbt's end to the dbt step's success: Dagster's events, the build record, the snapshot."""
+    for line in text.splitlines():
+        m = DAGSTER_LINE.match(line)
+        if m and m.group(3) == "dbt_models" and m.group(4) == "STEP_SUCCESS":
+            return _ts(m.group(1)) - dbt_end
+    return 0.0
 
 
 def size(path: Path) -> int:
@@ -150,9 +166,9 @@ def main() -> None:
         rows.append(timed(f"same day again {day}", "sync"))
         rows.append(timed(f"trainsmart build {day}", "build"))
 
-    keys = ["wall", "python + dagster start-up", "step strava_sync", "step dbt_models", "dbt start-up + parse",
-            "dbt execution", "dbt models (sum)", "dbt tests (sum)", "snapshot publish", "dagster around dbt",
-            "after the run (exit)"]
+    keys = ["wall", "python + dagster start-up", "step strava_sync", "step dbt_models", "dbt process start-up",
+            "dbt parse", "dbt execution", "dbt models (sum)", "dbt tests (sum)", "after dbt (events, publish)",
+            "snapshot publish", "after the run (exit)"]
     print(f"\n{'seconds':<28}" + "".join(f"{r['label'][:26]:>28}" for r in rows))
     for key in keys:
         print(f"{key:<28}" + "".join(f"{r[key]:>28.1f}" if isinstance(r.get(key), float) else f"{'-':>28}"

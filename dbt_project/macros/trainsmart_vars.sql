@@ -2,7 +2,9 @@
     Reading the project vars (dbt_project.yml) as SQL literals.
 
     Precedence for the as-of date and the athlete profile:
-      1. --vars '{"as_of_date": "2026-03-01", "hr_max": 188, ...}'  (what the Python side passes)
+      1. --vars '{"as_of_date": "2026-03-01", "hr_max": 188, ...}'  (the Python side passes the
+         profile this way, and the as-of date as TRAINSMART_AS_OF: vars are part of dbt's
+         partial-parsing check, and a date that moves nightly would re-parse the whole project)
       2. the environment variable of CONTRACT.md (TRAINSMART_AS_OF, ATHLETE_HR_MAX,
          ATHLETE_HR_REST, ATHLETE_LTHR, ATHLETE_SEX), for running dbt by hand
       3. the default in dbt_project.yml (null = derived from the data, METRICS.md 1)
@@ -21,8 +23,15 @@
 {%- endmacro %}
 
 
-{# The as-of date as text YYYY-MM-DD. #}
+{#
+    The as-of date as text YYYY-MM-DD.
+    Read only when dbt executes, not while it parses: an environment variable read at parse
+    time is tracked by dbt, and a new value (every night) re-parses every model using it.
+#}
 {% macro as_of_date_text() -%}
+    {%- if not execute -%}
+        {%- do return('1970-01-01') -%}
+    {%- endif -%}
     {%- set value = _var_or_env('as_of_date', 'TRAINSMART_AS_OF') -%}
     {%- if value is none -%}
         {%- set value = run_started_at.astimezone().date().isoformat() -%}

@@ -6,7 +6,7 @@ data tests and the unit tests, about 25 s in all. Yet what can change is known:
 | what changed since the last successful build        | scope    | dbt runs                              |
 |------------------------------------------------------|----------|---------------------------------------|
 | nothing (same raw data, as-of date, project, vars)   | `skip`   | nothing; the marts are already right  |
-| only the as-of date (a new day, nothing landed)      | `models` | the models only                       |
+| only the as-of date (a new day, nothing landed)      | `models` | the models only (no tests, no seeds)  |
 | the raw data (something landed, edited, deleted)     | `data`   | the models and every data test        |
 | the dbt project or its vars, or no build yet         | `full`   | everything, unit tests included       |
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import duckdb
 
@@ -33,9 +32,11 @@ STATE_KEY = "last_build"
 BOOKKEEPING_TABLES = {"sync_state", "sync_runs"}
 BOOKKEEPING_COLUMNS = {"first_seen_at", "updated_at", "fetched_at"}
 # What each scope passes to `dbt build` (dbt's own node selection).
+# Seeds are part of the project: they load again only when it changes (scope full).
 DBT_ARGS = {
-    "models": ["--exclude", "resource_type:test resource_type:unit_test"],
-    "data": ["--exclude", "resource_type:unit_test"],
+    "models": ["--exclude", "resource_type:test resource_type:unit_test resource_type:seed"],
+    # dbt unions repeated --select: the data tests join whatever models Dagster selects
+    "data": ["--select", "test_type:data", "--exclude", "resource_type:unit_test resource_type:seed"],
     "full": [],
 }
 
@@ -63,17 +64,15 @@ def data_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha1("|".join(parts).encode()).hexdigest()
 
 
-def project_fingerprint(project_dir: Path, dbt_vars: dict) -> str:
+def project_fingerprint(dbt_vars: dict) -> str:
     """A hash of the dbt project's own files and the vars: a change means the unit tests run again."""
+    from pipelines.config import DBT_PROJECT_DIR
+    from pipelines.defs.models.project import project_files
+
     digest = hashlib.sha1(json.dumps(dbt_vars, sort_keys=True).encode())
-    for sub in ("models", "macros", "seeds", "tests", "snapshots"):
-        for path in sorted((project_dir / sub).rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(project_dir)).encode())
-                digest.update(path.read_bytes())
-    for name in ("dbt_project.yml", "profiles.yml"):
-        if (project_dir / name).exists():
-            digest.update((project_dir / name).read_bytes())
+    for path in project_files():
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -5,6 +5,7 @@ model, macro, seed or the project file is newer than the manifest (a few seconds
 """
 
 import contextlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from pipelines.config import DBT_PROJECT_DIR
+from pipelines.locks import file_lock
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
@@ -39,27 +41,24 @@ def _dbt_on_path():
             os.environ["PATH"] = old
 
 
-def _newest_source_mtime() -> float:
-    newest = 0.0
-    for sub in ("models", "macros", "seeds", "tests", "snapshots"):
-        for path in (DBT_PROJECT_DIR / sub).rglob("*"):
-            if path.is_file():
-                newest = max(newest, path.stat().st_mtime)
-    for name in ("dbt_project.yml", "profiles.yml"):
-        if (DBT_PROJECT_DIR / name).exists():
-            newest = max(newest, (DBT_PROJECT_DIR / name).stat().st_mtime)
-    return newest
+def project_files() -> list[Path]:
+    """Every file dbt reads from the project: what a changed manifest (and build scope) follows."""
+    files = [path for sub in ("models", "macros", "seeds", "tests", "snapshots")
+             for path in sorted((DBT_PROJECT_DIR / sub).rglob("*")) if path.is_file()]
+    return files + [DBT_PROJECT_DIR / name for name in ("dbt_project.yml", "profiles.yml")
+                    if (DBT_PROJECT_DIR / name).exists()]
 
 
-def ensure_manifest() -> None:
+def load_manifest() -> dict:
+    """The manifest, parsed again first when `dagster dev` starts or a project file is newer.
+
+    Under a lock: processes starting together (test workers, the daemon and the webserver)
+    never parse at the same time nor read a manifest another one is still writing."""
     manifest = dbt_project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
+    with file_lock(manifest.with_name(".manifest.lock"), wait_seconds=600):
         with _dbt_on_path():
-            dbt_project.preparer.prepare(dbt_project)
-
-
-if dbt_project.preparer.using_dagster_dev():
-    with _dbt_on_path():
-        dbt_project.prepare_if_dev()
-else:
-    ensure_manifest()
+            if dbt_project.preparer.using_dagster_dev():
+                dbt_project.prepare_if_dev()
+            elif not manifest.exists() or manifest.stat().st_mtime < max(p.stat().st_mtime for p in project_files()):
+                dbt_project.preparer.prepare(dbt_project)
+        return json.loads(manifest.read_text())
