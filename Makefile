@@ -22,5 +22,6 @@ install: bootstrap-uv
 demo: install
 	$(UV) run --locked trainsmart demo
 
+# one worker per core; a test file stays on one worker, so its module fixtures build once
 test: install
-	$(UV) run --locked pytest -q
+	$(UV) run --locked pytest -q -n auto --dist loadfile

@@ -22,10 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import random
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +30,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.config import DBT_PROJECT_DIR
 from pipelines.landing import mark_deleted, replace_stream, upsert_activity
 from pipelines.warehouse import connect_writer
 from tests import reference_metrics
+from tests.dbt_build import dbt_build
 
 AS_OF = dt.date(2026, 11, 25)  # a Wednesday: the last week is incomplete
 HAND_ID = 1001
@@ -426,18 +423,6 @@ class Build:
     specials: dict
 
 
-def dbt_command(*args: str) -> list[str]:
-    exe = Path(sys.executable).with_name("dbt")
-    return [str(exe) if exe.exists() else "dbt", *args]
-
-
-def dbt_env(db_path: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATHLETE_") and k != "TRAINSMART_AS_OF"}
-    env["TRAINSMART_DB"] = str(db_path)
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    return env
-
-
 @pytest.fixture(scope="module")
 def build(tmp_path_factory) -> Build:
     tmp = tmp_path_factory.mktemp("dbt_build")
@@ -455,22 +440,8 @@ def build(tmp_path_factory) -> Build:
     finally:
         con.close()
 
-    vars_ = {"as_of_date": AS_OF.isoformat()}
     start = time.monotonic()
-    proc = subprocess.run(
-        dbt_command(
-            "build",
-            "--project-dir", str(DBT_PROJECT_DIR),
-            "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(tmp / "target"),
-            "--log-path", str(tmp / "logs"),
-            "--vars", json.dumps(vars_),
-        ),  # fmt: skip
-        env=dbt_env(db_path),
-        capture_output=True,
-        text=True,
-        cwd=tmp,
-    )
+    proc = dbt_build(db_path, tmp, AS_OF)
     wall = time.monotonic() - start
     results_path = tmp / "target" / "run_results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}

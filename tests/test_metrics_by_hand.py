@@ -18,18 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.config import DBT_PROJECT_DIR
 from pipelines.landing import mark_deleted, replace_stream, upsert_activity
 from pipelines.warehouse import connect_writer
+from tests.dbt_build import dbt_build
 
 AS_OF = dt.date(2026, 3, 4)  # a Wednesday: the last week (Mon 2026-03-02) is incomplete, 3 days elapsed
 D0 = dt.date(2025, 9, 1)  # a Monday: first day of athletes 201, 301, 302, 401, 501, 601
@@ -202,17 +199,7 @@ def db(tmp_path_factory) -> Built:
         mark_deleted(con, "api", s.deleted)
     finally:
         con.close()
-    exe = Path(sys.executable).with_name("dbt")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATHLETE_") and k != "TRAINSMART_AS_OF"}
-    env["TRAINSMART_DB"] = str(db_path)
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    proc = subprocess.run(
-        [str(exe) if exe.exists() else "dbt", "build",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-         "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})],
-        env=env, capture_output=True, text=True, cwd=tmp,
-    )  # fmt: skip
+    proc = dbt_build(db_path, tmp, AS_OF)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     return Built(db_path, s.named)
 

@@ -95,8 +95,15 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: B
         # one stable target folder under TRAINSMART_HOME (dagster-dbt would leave a new ~10 MB
         # folder in the checkout per run); stable also lets dbt parse partially
         target = settings.home / "dbt" / "target"
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars), *build_scope.DBT_ARGS[scope]], context=context,
-                           target_path=target).stream()
+        tests_passed = 0
+        for event in dbt.cli(["build", "--vars", json.dumps(dbt_vars), *build_scope.DBT_ARGS[scope]],
+                             context=context, target_path=target).stream():
+            if _is_test_observation(event):
+                tests_passed += 1  # a failing test fails the build (stream() raises at its end)
+                continue
+            yield event
+        if tests_passed:
+            context.log.info(f"dbt tests passed: {tests_passed} results (the nightly job records no asset checks)")
         con = warehouse.connect_writer(settings.db_path)
         try:
             build_scope.record_build(con, current, landing.utcnow())
@@ -105,6 +112,15 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: B
         started = time.monotonic()
         warehouse.publish_snapshot(settings.db_path, settings.snapshot_path)
         context.log.info(f"published the snapshot in {time.monotonic() - started:.2f} s")
+
+
+def _is_test_observation(event) -> bool:
+    """In a job without asset checks dagster-dbt reports each passed dbt test as an observation
+    of every model the test reads: some 200 events (about 40 ms each to record) that say no
+    more than the build's success."""
+    if not isinstance(event, dg.AssetObservation):
+        return False
+    return str(event.metadata.get("unique_id", "")).startswith(("test.", "unit_test."))
 
 
 defs = dg.Definitions(

@@ -1,0 +1,27 @@
+"""`dbt build` of a test database as the pipeline runs it: the same executable, the as-of date
+as TRAINSMART_AS_OF (not a var), none of the athlete's own settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from pathlib import Path
+
+from pipelines.config import DBT_PROJECT_DIR
+from pipelines.defs.models.project import dbt_executable
+
+
+def dbt_env(db_path: Path, as_of: dt.date) -> dict:
+    """The environment without the athlete's own settings, pointed at the test database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATHLETE_") and k != "TRAINSMART_AS_OF"}
+    env.update(TRAINSMART_DB=str(db_path), TRAINSMART_AS_OF=as_of.isoformat(), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    return env
+
+
+def dbt_build(db_path: Path, workdir: Path, as_of: dt.date) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")],
+        env=dbt_env(db_path, as_of), capture_output=True, text=True, cwd=workdir,
+    )
