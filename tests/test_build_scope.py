@@ -7,9 +7,10 @@ import datetime as dt
 import json
 
 import duckdb
+import pytest
 
 from pipelines import landing, warehouse
-from pipelines.config import load_settings
+from pipelines.config import ConfigError, load_settings
 from pipelines.defs.models import build_scope
 from pipelines.defs.models.build_scope import BuildState, decide
 from tests.conftest import END_DATE
@@ -24,6 +25,8 @@ def test_decide_picks_the_smallest_scope_that_keeps_the_marts_right():
     assert decide(base, BuildState("d2", "2026-11-25", "p2")) == "full"
     assert decide(base, BuildState("d1", "2026-11-24", "p2")) == "full"
     assert decide(base, base, requested="full") == "full"
+    with pytest.raises(ConfigError, match="build scope"):
+        decide(base, base, requested="everything")
 
 
 def test_data_fingerprint_sees_content_not_bookkeeping(tmp_path):

@@ -94,6 +94,10 @@ def decide(previous: BuildState | None, current: BuildState, requested: str = "a
     """The smallest scope that keeps the marts and their checks right (table in the docstring)."""
     if requested in SCOPES:
         return requested
+    if requested != "auto":
+        from pipelines.config import ConfigError
+
+        raise ConfigError(f"The build scope must be auto, {', '.join(SCOPES)}; got {requested!r}.")
     if previous is None or previous.project != current.project:
         return "full"
     if previous.data != current.data:
