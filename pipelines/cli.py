@@ -64,8 +64,7 @@ def _import_then_build(args, settings: Settings, job_name: str, asset: str, op_n
         print(line, file=sys.stderr)
     if not outcome.success:
         return fail(outcome.error or "The import failed; see the log under TRAINSMART_HOME/logs.")
-    print(f"Models built in {settings.db_path}; query them with `trainsmart sql`.", file=sys.stderr)
-    return 0
+    return _models_built(settings)
 
 
 def cmd_import_export(args, settings: Settings) -> int:
@@ -86,6 +85,11 @@ def cmd_build(args, settings: Settings) -> int:
     outcome = run_job(settings, "build_models", run_config=FULL_BUILD, verbose=args.verbose)
     if not outcome.success:
         return fail(outcome.error or "The build failed; see the log under TRAINSMART_HOME/logs.")
+    return _models_built(settings)
+
+
+def _models_built(settings: Settings) -> int:
+    """The last line of a successful build (build, import-export, import-files)."""
     print(f"Models built in {settings.db_path}; query them with `trainsmart sql`.", file=sys.stderr)
     return 0
 

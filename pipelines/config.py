@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,13 @@ def _int_env(name: str) -> int | None:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {value!r}.") from None
+
+
+def beside_interpreter(name: str) -> str:
+    """The program `name` from this Python environment's bin/ (dbt, dagster), found even when
+    that folder is not on PATH (systemd, a direct `.venv/bin/...` call); else `name` itself."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
 
 
 def normalize_sex(value: str | None) -> str | None:

@@ -4,8 +4,8 @@ Every exception whose message is already a plain sentence for the user (bad conf
 a Strava refusal, a busy database, an input that cannot be imported...) subclasses
 `UserError`. The CLI prints such a message as it is; when the error happened inside a
 Dagster run, only its class name and its text come back (Dagster serializes the
-exception as "module.path.ClassName: text"), so `plain_message()` recognizes our classes
-by name and drops that prefix. CONTRACT.md: the last stderr line is one plain sentence,
+exception as "module.path.ClassName: text"), so the runner recognizes our classes by name
+(`user_error_names()`) and drops that prefix (`strip_class_prefix()`). CONTRACT.md: the last stderr line is one plain sentence,
 no class name, no module path, no traceback.
 """
 

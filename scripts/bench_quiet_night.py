@@ -35,7 +35,6 @@ from pipelines.sandbox.strava_server import FakeStrava  # noqa: E402
 
 END = dt.date(2026, 11, 22)
 DAGSTER_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ (\S+) - \S+ - \d+ - (?:(\S+) - )?([A-Z_]+) - ")
-DBT_LINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) ")
 PUBLISH = re.compile(r"published the snapshot in ([\d.]+) s")
 DBT_SCOPE = re.compile(r"dbt build scope: (\w+)")
 

@@ -8,6 +8,7 @@ leaves no child process behind holding the caller's pipes.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 
 from pipelines.config import load_settings
 from pipelines.errors import user_error_names
+from tests.cli import trainsmart as run_trainsmart
 from tests.test_report import fixture_snapshots, report_settings  # noqa: F401 - fixtures
 from tests.test_report_delivery import PASSWORD, accept_user, mail_env, smtp_server  # noqa: F401 - fixtures
 
@@ -26,9 +28,7 @@ CLASS_PREFIX = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Busy|Failure|Interrupt|
 SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
 
 
-def trainsmart(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=timeout)
+trainsmart = functools.partial(run_trainsmart, timeout=300)
 
 
 def assert_one_plain_sentence(done: subprocess.CompletedProcess, *must_contain: str) -> str:

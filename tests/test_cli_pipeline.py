@@ -15,11 +15,7 @@ import duckdb
 import requests
 
 from pipelines.config import load_settings
-
-
-def trainsmart(*args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=timeout)
+from tests.cli import trainsmart
 
 
 def last_line(text: str) -> str:

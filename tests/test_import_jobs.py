@@ -4,10 +4,7 @@ still ends with one plain sentence."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -16,14 +13,10 @@ import pytest
 
 from pipelines.config import load_settings
 from pipelines.sandbox.sample_export import write_sample_export
+from tests.cli import trainsmart
 from tests.import_fixtures import SHARED_SAMPLES, make_athlete
 
 DEVICE_FILES = ["garmin-fenix-5-run.fit", "garmin-fenix-5-walk.fit"]
-
-
-def trainsmart(*args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def marts_by_source() -> dict[str, int]:
@@ -46,15 +39,21 @@ def dagster_record(home: Path, job_name: str, asset_key: list[str]):
         return runs, steps, metadata
 
 
-def test_import_export_is_a_dagster_job_with_its_counts(home, tmp_path):
-    athlete = make_athlete(n=12, seed=5)
-    archive = write_sample_export(athlete, tmp_path / "export_4242.zip")
-    done = trainsmart("import-export", str(archive))
+def import_lines(verb: str, path, imported: str) -> list[str]:
+    """Run `trainsmart VERB PATH`; it must succeed, say what it imported, and end with the build line."""
+    done = trainsmart(verb, str(path))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
-    assert any(line.startswith("Imported Strava export export_4242.zip in ") for line in lines)
+    assert any(line.startswith(imported) for line in lines)
     assert lines[-1].startswith("Models built in ")
+    return lines
+
+
+def test_import_export_is_a_dagster_job_with_its_counts(home, tmp_path):
+    athlete = make_athlete(n=12, seed=5)
+    archive = write_sample_export(athlete, tmp_path / "export_4242.zip")
+    lines = import_lines("import-export", archive, "Imported Strava export export_4242.zip in ")
     n = len(athlete.activities)
     assert marts_by_source() == {"export": n}
 
@@ -74,12 +73,7 @@ def test_import_files_is_a_dagster_job_with_its_counts(home, tmp_path):
     folder.mkdir()
     for name in DEVICE_FILES:
         shutil.copy(SHARED_SAMPLES / name, folder / name)
-    done = trainsmart("import-files", str(folder))
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert any(line.startswith("Imported activity files from watch in ") for line in lines)
-    assert lines[-1].startswith("Models built in ")
+    import_lines("import-files", folder, "Imported activity files from watch in ")
     assert marts_by_source() == {"files": len(DEVICE_FILES)}
 
     runs, steps, metadata = dagster_record(home, "import_files_and_build", ["imports", "device_files"])

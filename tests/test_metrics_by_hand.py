@@ -16,7 +16,6 @@ Profile: no hr_max / lthr / sex configured, so hr_max is derived per athlete, lt
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from pipelines import warehouse
-from pipelines.config import load_settings
+from pipelines.config import beside_interpreter, load_settings
 
 DEMO_HOME = Path("data/demo")
 # Strava's real default is 100 reads per 15 minutes and 1,000 a day; the demo's first sync
@@ -131,8 +131,7 @@ def dagster_ui_command(settings) -> tuple[dict[str, str], list[str]]:
     """`dagster dev` on this run's own Dagster home and database: the variables to set and the
     argv. Absolute paths, and dagster from this interpreter's bin/, so it works from the
     checkout with or without an activated venv."""
-    beside = Path(sys.executable).parent / "dagster"
     workspace = Path(__file__).resolve().parents[2] / "workspace.yaml"
     env = {"DAGSTER_HOME": str(settings.dagster_home), "TRAINSMART_HOME": str(settings.home),
            "TRAINSMART_DB": str(settings.db_path)}
-    return env, [str(beside) if beside.exists() else "dagster", "dev", "-w", str(workspace)]
+    return env, [beside_interpreter("dagster"), "dev", "-w", str(workspace)]

@@ -247,7 +247,7 @@ class StravaApi:
                 if status == 429 and self.budget.spent_message():
                     raise SyncStopped(self.budget.spent_message()) from None
                 problem = f"Strava answered HTTP {status}"
-            except (requests.ConnectionError, requests.Timeout) as e:
+            except (requests.ConnectionError, requests.Timeout):
                 if self.requests_sent <= 1 and attempt >= 1:
                     raise StravaError(f"Cannot reach Strava at {self.settings.strava_base_url}; "
                                       "check the network or STRAVA_BASE_URL.") from None

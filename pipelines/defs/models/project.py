@@ -7,12 +7,11 @@ model, macro, seed or the project file is newer than the manifest (a few seconds
 import contextlib
 import json
 import os
-import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from pipelines.config import DBT_PROJECT_DIR
+from pipelines.config import DBT_PROJECT_DIR, beside_interpreter
 from pipelines.locks import file_lock
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -22,8 +21,7 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 def dbt_executable() -> str:
     """dbt from this environment even when its bin/ is not on PATH (systemd, `.venv/bin/dagster dev`)."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else "dbt"
+    return beside_interpreter("dbt")
 
 
 @contextlib.contextmanager
