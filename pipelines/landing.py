@@ -41,10 +41,17 @@ def upsert_activity(
     source: str,
     activity: Mapping[str, Any],
     signature: str | None = None,
+    *,
+    activity_id: int | None = None,
+    athlete_id: int | None = None,
 ) -> None:
-    """Insert or replace one activity's JSON; clears a previous deletion mark."""
+    """Insert or replace one activity's JSON; clears a previous deletion mark.
+
+    Ids default to Strava's fields (`id`, `athlete.id`); Garmin's JSON passes its own
+    (activityId, ownerId)."""
     now = utcnow()
-    athlete_id = (activity.get("athlete") or {}).get("id")
+    if athlete_id is None:
+        athlete_id = (activity.get("athlete") or {}).get("id")
     con.execute(
         """
         insert into raw.activities
@@ -59,7 +66,7 @@ def upsert_activity(
         """,
         [
             source,
-            int(activity["id"]),
+            int(activity_id if activity_id is not None else activity["id"]),
             athlete_id,
             json.dumps(activity, separators=(",", ":"), ensure_ascii=False),
             signature if signature is not None else stream_signature(activity),

@@ -19,17 +19,20 @@ import duckdb
 from pipelines.errors import UserError
 from pipelines.locks import LockTimeout, file_lock
 
-# One row per object as landed. `source` is 'api', 'export' or 'files'; the same Strava
-# activity can land from the API and from a bulk export; staging keeps the API row.
+# One row per object as landed. `source` is 'api', 'export', 'garmin' or 'files'; the same
+# Strava activity can land from the API and from a bulk export; staging keeps the API row.
+# Garmin activities share raw.activities/streams/stream_fetches (source 'garmin', the
+# activityId, Garmin's own JSON), so one landing code serves every source.
 RAW_DDL = """
 create schema if not exists raw;
 
 create table if not exists raw.activities (
-    source           varchar   not null,   -- 'api' | 'export' | 'files'
-    activity_id      bigint    not null,   -- Strava id (export too); content hash for 'files'
-    athlete_id       bigint,
+    source           varchar   not null,   -- 'api' | 'export' | 'garmin' | 'files'
+    activity_id      bigint    not null,   -- Strava id (export too); Garmin activityId; content hash for 'files'
+    athlete_id       bigint,               -- Strava athlete id; Garmin ownerId for 'garmin'
     json             json      not null,   -- SummaryActivity JSON exactly as Strava sent it
-                                           -- (export/files: the same field names, built by the importer)
+                                           -- (export/files: the same field names, built by the importer;
+                                           -- garmin: the activity-list object exactly as Garmin sent it)
     stream_signature varchar,              -- changes when an edit can change the stream
     deleted_at       timestamp,            -- set when upstream no longer has it
     first_seen_at    timestamp not null,
@@ -72,6 +75,18 @@ create table if not exists raw.athlete_zones (
     athlete_id bigint primary key,
     json       json      not null,
     fetched_at timestamp not null
+);
+
+-- Garmin Connect wellness: one row per Garmin account, kind and calendar day (the day the
+-- athlete woke up), the day's object exactly as Garmin sent it. A re-read day replaces
+-- the row, so the record landed last wins.
+create table if not exists raw.garmin_wellness (
+    owner_id      bigint    not null,      -- Garmin userProfilePk (= ownerId of the activities)
+    kind          varchar   not null,      -- 'hrv' | 'sleep' | 'daily_summary'
+    calendar_date date      not null,
+    json          json      not null,      -- an hrvSummaries element, a daily sleep object, a daily summary
+    landed_at     timestamp not null,
+    primary key (owner_id, kind, calendar_date)
 );
 
 -- Key/value bookkeeping: cursor, last reconciliation, budget seen.
