@@ -29,24 +29,46 @@ def fail(message: str, code: int = 1) -> int:
 def cmd_sync(args, settings: Settings) -> int:
     from pipelines.runner import run_job
 
-    if not (settings.strava_client_id and settings.strava_client_secret):
-        return fail("STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET are not set; create a Strava API application "
-                    "(README, 'Connect Strava') and put them in .env, or use `trainsmart import-export`.")
-    print(f"Syncing Strava ({settings.strava_base_url}) into {settings.db_path}", file=sys.stderr)
-    config = {"ops": {"strava_sync": {"config": {"full": bool(args.full)}}}}
-    outcome = run_job(settings, "sync_and_build", run_config=config, verbose=args.verbose)
-    sync = outcome.materializations.get("strava/activities")
+    sources = {"Strava": settings.strava_configured, "Garmin": settings.garmin_configured}
+    if not any(sources.values()):
+        return fail("No source is configured: set STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET (README, 'Connect "
+                    "Strava') or GARMIN_PERSONAL_API_KEY (README, 'Connect Garmin') in .env, or use "
+                    "`trainsmart import-export`.")
+    if not sources["Strava"]:
+        print("Strava skipped: STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET are not set.", file=sys.stderr)
+    if not sources["Garmin"]:
+        print(f"Garmin skipped: no GARMIN_PERSONAL_API_KEY and no key file at {settings.garmin_key_file}.",
+              file=sys.stderr)
+    hosts = {"Strava": settings.strava_base_url, "Garmin": settings.garmin_base_url}
+    names = " and ".join(f"{name} ({hosts[name]})" for name, on in sources.items() if on)
+    print(f"Syncing {names} into {settings.db_path}", file=sys.stderr)
+    full = {"config": {"full": bool(args.full)}}
+    outcome = run_job(settings, "sync_and_build", run_config={"ops": {"strava_sync": full, "garmin_sync": full}},
+                      verbose=args.verbose)
+    synced = {name: outcome.materializations.get(f"{name.lower()}/activities") for name, on in sources.items() if on}
+    for name, sync in synced.items():
+        if sync and sync.get("complete", True):
+            print(_sync_line(name, sync), file=sys.stderr)
     if not outcome.success:
         return fail(outcome.error or "The sync failed; see the log under TRAINSMART_HOME/logs.")
-    if sync and not sync.get("complete", True):
+    stopped = [f"{name}: {sync.get('message')}" for name, sync in synced.items() if sync and not sync.get("complete", True)]
+    if stopped:
         print("Models built from what was fetched; query them with `trainsmart sql`.", file=sys.stderr)
-        return fail(f"Stopped early: {sync.get('message')}.", EXIT_STOPPED_EARLY)
-    if sync:
-        print(f"{sync.get('message')}: {sync.get('requests')} requests, {sync.get('activities_new')} new, "
-              f"{sync.get('activities_updated')} updated, {sync.get('activities_deleted')} deleted, "
-              f"{sync.get('streams_fetched')} streams.", file=sys.stderr)
+        return fail(f"Stopped early ({'; '.join(stopped)}).", EXIT_STOPPED_EARLY)
     print("Models built; query them with `trainsmart sql`.", file=sys.stderr)
     return 0
+
+
+def _sync_line(name: str, sync: dict) -> str:
+    """One summary line per source."""
+    line = (f"{sync.get('message')}: {sync.get('requests')} requests, {sync.get('activities_new')} new, "
+            f"{sync.get('activities_updated')} updated, {sync.get('activities_deleted')} deleted")
+    if name == "Garmin":
+        line += f", {sync.get('files_fetched')} FIT files, {sync.get('wellness_days')} wellness days"
+        if sync.get("files_unreadable"):
+            line += f" (unreadable, landed without a stream: {sync.get('files_unreadable')})"
+        return line + "."
+    return line + f", {sync.get('streams_fetched')} streams."
 
 
 def _import_then_build(args, settings: Settings, job_name: str, asset: str, op_name: str) -> int:

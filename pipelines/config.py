@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -19,6 +19,9 @@ from pipelines.errors import UserError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_BASE_URL = "https://www.strava.com"
+GARMIN_BASE_URL = "https://personal.connectapi.garmin.com"
+# Where Garmin's own client (garmin-connect-personal-api-python) reads the key from.
+GARMIN_KEY_FILE = "~/.config/garmin/connect-personal-api-key"  # ~ = $HOME when settings load
 
 
 class ConfigError(UserError):
@@ -62,8 +65,8 @@ class Settings:
     db_path: Path
     home: Path
     strava_client_id: str | None
-    strava_client_secret: str | None
-    strava_refresh_token: str | None
+    strava_client_secret: str | None = field(repr=False)
+    strava_refresh_token: str | None = field(repr=False)
     strava_base_url: str
     hr_max: int | None
     hr_rest: int | None
@@ -74,12 +77,40 @@ class Settings:
     smtp_host: str | None
     smtp_port: int
     smtp_username: str | None
-    smtp_password: str | None
+    smtp_password: str | None = field(repr=False)
     smtp_security: str
     report_from: str | None
     report_to: tuple[str, ...]
     lookback_days: int = 7
     reconcile_days: int = 7
+    # Garmin Connect Personal API (GARMIN.md): the key from GARMIN_PERSONAL_API_KEY, else
+    # read from garmin_key_file when a sync starts (as Garmin's own client does).
+    garmin_api_key: str | None = field(default=None, repr=False)
+    garmin_key_file: Path = Path(GARMIN_KEY_FILE)
+    garmin_base_url: str = GARMIN_BASE_URL
+
+    @property
+    def garmin_token_file(self) -> Path:
+        """Garmin's short-lived bearer token, cached (mode 0600) and renewed before it expires."""
+        return self.home / "garmin_token.json"
+
+    def garmin_key(self) -> str | None:
+        """The Personal API key: GARMIN_PERSONAL_API_KEY, else the key file; None when neither."""
+        if self.garmin_api_key:
+            return self.garmin_api_key.strip()
+        try:
+            key = self.garmin_key_file.read_text().strip()
+        except OSError:
+            return None
+        return key or None
+
+    @property
+    def garmin_configured(self) -> bool:
+        return self.garmin_key() is not None
+
+    @property
+    def strava_configured(self) -> bool:
+        return bool(self.strava_client_id and self.strava_client_secret)
 
     @property
     def token_file(self) -> Path:
@@ -153,4 +184,7 @@ def load_settings() -> Settings:
         report_to=tuple(a.strip() for a in (_env("REPORT_TO") or "").split(",") if a.strip()),
         lookback_days=_int_env("STRAVA_LOOKBACK_DAYS") if _env("STRAVA_LOOKBACK_DAYS") else 7,
         reconcile_days=_int_env("STRAVA_RECONCILE_DAYS") if _env("STRAVA_RECONCILE_DAYS") else 7,
+        garmin_api_key=_env("GARMIN_PERSONAL_API_KEY"),
+        garmin_key_file=Path(GARMIN_KEY_FILE).expanduser(),
+        garmin_base_url=(_env("GARMIN_PERSONAL_API_BASE_URL", GARMIN_BASE_URL) or GARMIN_BASE_URL).rstrip("/"),
     )

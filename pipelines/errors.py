@@ -42,3 +42,9 @@ def unexpected(message: str, cls_name: str) -> str:
     """The sentence for an error we did not foresee: its own text, where to look, no module path."""
     text = one_line(strip_class_prefix(message, cls_name)) or f"an unexpected {cls_name}"
     return f"Unexpected error: {text} (run with --verbose for details; the log is under TRAINSMART_HOME/logs)."
+
+
+class SyncStopped(Exception):
+    """A sync stopped early on purpose (rate budget spent, a long Retry-After, transient faults
+    outlasted the retries). Everything fetched so far is committed; the next run goes on.
+    CLI exit code 75."""

@@ -29,9 +29,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def stream_signature(activity: Mapping[str, Any]) -> str:
+STRAVA_SIGNATURE_FIELDS = ("start_date", "elapsed_time", "moving_time", "distance", "has_heartrate")
+
+
+def stream_signature(activity: Mapping[str, Any], keys: Sequence[str] = STRAVA_SIGNATURE_FIELDS) -> str:
     """A short hash of the fields an edit that changes the recording would change (crop, re-upload)."""
-    keys = ("start_date", "elapsed_time", "moving_time", "distance", "has_heartrate")
     blob = json.dumps([activity.get(k) for k in keys], sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 

@@ -23,7 +23,8 @@ def print_status(settings: Settings, out=sys.stdout) -> int:
               f"(published {dt.datetime.fromtimestamp(settings.snapshot_path.stat().st_mtime):%Y-%m-%d %H:%M})", file=out)
         rows = con.execute("""
             select source, count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null),
-                   min(cast(json->>'start_date_local' as varchar)), max(cast(json->>'start_date_local' as varchar))
+                   min(coalesce(json->>'start_date_local', json->>'startTimeLocal')),
+                   max(coalesce(json->>'start_date_local', json->>'startTimeLocal'))
             from raw.activities group by source order by source""").fetchall()
         if not rows:
             print("Activities: none yet", file=out)
@@ -34,6 +35,7 @@ def print_status(settings: Settings, out=sys.stdout) -> int:
         todo = streams_left(con)
         if todo:
             print(f"Heart-rate streams still to fetch: {todo}", file=out)
+        _print_garmin(settings, con, out)
         print("Last runs:", file=out)
         for kind, started, finished, status, requests, message in con.execute("""
                 select kind, started_at, finished_at, status, requests, message from raw.sync_runs
@@ -54,6 +56,41 @@ def print_status(settings: Settings, out=sys.stdout) -> int:
         con.close()
     _print_reports(settings, out)
     return 0
+
+
+def _print_garmin(settings: Settings, con, out) -> None:
+    """The Garmin side: the wellness landed, the last day, the key's and the token's state."""
+    from pipelines.garmin.errors import KEY_REJECTED, TOKEN_REVOKED
+    from pipelines.garmin.sync import files_left
+    from pipelines.garmin.tokens import TokenCache
+
+    if settings.garmin_api_key:
+        key = "set (GARMIN_PERSONAL_API_KEY)"
+    elif settings.garmin_configured:
+        key = f"set (key file {settings.garmin_key_file})"
+    else:
+        key = "not set (GARMIN_PERSONAL_API_KEY or ~/.config/garmin/connect-personal-api-key)"
+    last = con.execute("select status, message, finished_at from raw.sync_runs where kind = 'garmin-sync' "
+                       "order by started_at desc limit 1").fetchone()
+    if last and last[1] in (KEY_REJECTED, TOKEN_REVOKED):
+        key += f"; REJECTED by Garmin at the last sync ({last[2]:%Y-%m-%d %H:%M}): create a new key"
+    token = TokenCache(settings.garmin_token_file).load()
+    if token is not None:
+        key += f"; access token valid until {dt.datetime.fromtimestamp(token.expires_at):%Y-%m-%d %H:%M}"
+    kinds = con.execute("""
+        select kind, count(*), min(calendar_date), max(calendar_date) from raw.garmin_wellness
+        group by kind order by kind""").fetchall()
+    if not kinds and not settings.garmin_configured:
+        return
+    print(f"Garmin key: {key}", file=out)
+    names = {"hrv": "HRV nights", "sleep": "sleep nights", "daily_summary": "daily summaries (resting HR)"}
+    for kind, days, first, last_day in kinds:
+        print(f"Garmin wellness {names.get(kind, kind)}: {days} days, {first} to {last_day}", file=out)
+    if kinds:
+        print(f"Last wellness day: {max(k[3] for k in kinds)}", file=out)
+    todo = files_left(con)
+    if todo:
+        print(f"Garmin FIT files still to download: {todo}", file=out)
 
 
 def _print_reports(settings: Settings, out) -> None:

@@ -12,6 +12,7 @@ os.environ["DAGSTER_DISABLE_TELEMETRY"] = "true"
 os.environ.setdefault("SILENCE_TOKEN_WARNINGS", "true")
 
 END_DATE = dt.date(2026, 11, 22)  # a Sunday: the sample's last complete week ends here
+GARMIN_KEY = "garmin-test-key"
 
 
 @pytest.fixture(scope="session")
@@ -24,10 +25,12 @@ def small_athlete():
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    """An empty TRAINSMART_HOME with the DB inside; no real Strava variables leak in."""
+    """An empty TRAINSMART_HOME with the DB inside; no real Strava or Garmin settings leak in."""
     for key in list(os.environ):
-        if key.startswith(("STRAVA_", "ATHLETE_", "SMTP_", "REPORT_")) or key == "TRAINSMART_AS_OF":
+        if key.startswith(("STRAVA_", "GARMIN_", "ATHLETE_", "SMTP_", "REPORT_")) or key == "TRAINSMART_AS_OF":
             monkeypatch.delenv(key, raising=False)
+    # no real Garmin key file (~/.config/garmin/connect-personal-api-key) leaks in either
+    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
     monkeypatch.setenv("TRAINSMART_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TRAINSMART_DB", str(tmp_path / "home" / "training.duckdb"))
     monkeypatch.chdir(tmp_path)  # no stray .env from the repository
@@ -60,3 +63,44 @@ def make_fake(home, monkeypatch):
     yield start
     for fake in servers:
         fake.stop()
+
+
+@pytest.fixture(scope="session")
+def small_watch(small_athlete):
+    """The small athlete's Garmin watch: most of the same workouts, a few of its own, wellness."""
+    from pipelines.sandbox.garmin_watch import garmin_watch_for
+
+    return garmin_watch_for(small_athlete)
+
+
+@pytest.fixture
+def make_garmin(home, monkeypatch):
+    """Start a FakeGarmin for the test and point GARMIN_* (and the as-of date) at it."""
+    from pipelines.sandbox.garmin_server import FakeGarmin
+
+    servers = []
+
+    def start(watch, **kwargs):
+        kwargs.setdefault("api_key", GARMIN_KEY)
+        fake = FakeGarmin(watch, **kwargs)
+        base = fake.start()
+        servers.append(fake)
+        monkeypatch.setenv("GARMIN_PERSONAL_API_BASE_URL", base)
+        monkeypatch.setenv("GARMIN_PERSONAL_API_KEY", GARMIN_KEY)
+        monkeypatch.setenv("TRAINSMART_AS_OF", watch.end_date.isoformat())
+        return fake
+
+    yield start
+    for fake in servers:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def short_watch(small_watch):
+    """The small watch's last six weeks of activities (its wellness unchanged): quick to sync
+    for the tests of resuming, faults and pacing, which need a sync, not a big one."""
+    import dataclasses
+
+    since = (END_DATE - dt.timedelta(days=42)).isoformat()
+    return dataclasses.replace(small_watch, activities=[a for a in small_watch.activities
+                                                        if a["startTimeLocal"][:10] >= since])

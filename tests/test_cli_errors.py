@@ -142,3 +142,24 @@ def _processes_mentioning(text: str) -> list[str]:
 def test_bad_configuration_value(home, monkeypatch, value):
     monkeypatch.setenv("TRAINSMART_AS_OF", value)
     assert_one_plain_sentence(trainsmart("build"), "TRAINSMART_AS_OF")
+
+
+def test_garmin_rejected_key(make_garmin, small_watch, monkeypatch):
+    make_garmin(small_watch)
+    monkeypatch.setenv("GARMIN_PERSONAL_API_KEY", "an-expired-or-replaced-key")
+    assert_one_plain_sentence(trainsmart("sync"), "personalApiToken", "expire")
+
+
+def test_garmin_revoked_key_after_a_good_night(make_garmin, small_watch):
+    from pipelines.garmin.sync import run_garmin_sync
+
+    fake = make_garmin(small_watch)
+    assert run_garmin_sync(load_settings()).complete
+    fake.revoke_key()  # the cached token stops working, and the key with it
+    assert_one_plain_sentence(trainsmart("sync"), "Garmin", "new key")
+
+
+def test_garmin_unreachable_host(home, monkeypatch):
+    monkeypatch.setenv("GARMIN_PERSONAL_API_BASE_URL", "http://127.0.0.1:9")  # nothing listens
+    monkeypatch.setenv("GARMIN_PERSONAL_API_KEY", "some-key")
+    assert_one_plain_sentence(trainsmart("sync"), "Cannot reach Garmin")

@@ -13,7 +13,12 @@ landing functions and runs a single `dbt build` (seeds, models, data tests, unit
   CTL/ATL must stay exact over ~14,800 daily rows;
 * athlete 4242, two years of the bundled sample athlete (pipelines/sandbox/sample_athlete).
 
-Every value of the four marts is compared with tests/reference_metrics.py (relative
+Athlete 1001 also has Garmin wellness (HRV, sleep, daily summaries) from two Garmin
+accounts, from 75 days before the first day to 3 days after the as-of date, with missing,
+zero and negative values, days landed by both accounts, and weeks built to raise the
+wellness flags (hrv_suppressed, resting_hr_elevated, short_sleep, trained_on_low_readiness).
+
+Every value of the five marts is compared with tests/reference_metrics.py (relative
 tolerance 1e-6, nulls equal).
 """
 
@@ -53,19 +58,25 @@ CONTRACT_COLUMNS = {
     "daily_training_load": [
         "athlete_id", "date", "load", "ctl", "atl", "tsb", "acute_7d", "chronic_28d", "acwr",
     ],
+    "daily_wellness": [
+        "athlete_id", "date", "resting_hr", "hrv_rmssd", "sleep_min", "ln_rmssd", "hrv_7d", "hrv_base_mean",
+        "hrv_base_sd", "hrv_suppressed", "rhr_base", "rhr_elevated", "sleep_7d", "readiness",
+    ],
     "weekly_training_summary": [
         "athlete_id", "week_start", "is_complete", "days_elapsed", "run_count", "run_distance_km",
         "run_moving_min", "run_elevation_gain_m", "run_km_effort", "longest_run_km", "total_moving_min",
         "strength_sessions", "easy_min", "moderate_min", "hard_min", "unclassified_min", "easy_share",
         "quality_sessions", "active_days", "rest_days", "weekly_load", "monotony", "strain", "ctl_end",
         "atl_end", "tsb_end", "acwr_end", "min_tsb_ratio", "fatigue_days", "volume_change",
-        "consistent_week", "consistency_12w",
+        "consistent_week", "consistency_12w", "wellness_days", "hrv_suppressed_days", "rhr_elevated_days",
+        "sleep_nights", "avg_sleep_min", "quality_on_low_readiness",
     ],
     "training_flags": ["athlete_id", "week_start", "flag", "severity", "value", "threshold", "message"],
 }  # fmt: skip
 KEYS = {
     "activities": ("activity_id",),
     "daily_training_load": ("athlete_id", "date"),
+    "daily_wellness": ("athlete_id", "date"),
     "weekly_training_summary": ("athlete_id", "week_start"),
     "training_flags": ("athlete_id", "week_start", "flag"),
 }
@@ -73,6 +84,7 @@ KEYS = {
 EXTRA_COLUMNS = {
     "activities": ["load_method"],
     "daily_training_load": ["day_index"],
+    "daily_wellness": ["week_start", "day_index"],
     "weekly_training_summary": ["max_long_run_spike_ratio", "consistency_weeks", "previous_strength_sessions"],
     "training_flags": [],
 }
@@ -311,6 +323,80 @@ def hand_made_athlete() -> Dataset:
     return h.data
 
 
+GARMIN_OWNER, GARMIN_SECOND_OWNER = 3456789, 3456790  # two Garmin accounts, both athlete 1001
+
+
+def hand_made_wellness() -> list[dict]:
+    """raw.garmin_wellness rows of athlete 1001 (Strava data is landed, so both Garmin accounts
+    count for the Strava athlete), from M0 - 75 days to AS_OF + 3 days.
+
+    Most nights: ln rMSSD ~ 4.0 +- 0.12, resting HR ~ 48, about 450 min of sleep. In week 13
+    (the daily hard block) Wednesday to Saturday: ln rMSSD ~ 3.4 and resting HR + 9 (hrv_suppressed,
+    resting_hr_elevated, hard runs on low-readiness days); in week 20 about 375 min of sleep
+    a night (short_sleep). Some nights are not recorded, some values are 0, negative, null or
+    absent, and some days are landed by the second account too, earlier or later."""
+    rng = random.Random(7001)
+    out: list[dict] = []
+
+    def add(kind: str, day: dt.date, obj: dict, owner: int = GARMIN_OWNER, landed: dt.datetime | None = None) -> None:
+        landed = landed or dt.datetime.combine(day + dt.timedelta(days=1), dt.time(6, rng.randint(0, 59)))
+        obj = {"calendarDate": day.isoformat(), **obj}
+        out.append({"owner_id": owner, "kind": kind, "calendar_date": day, "json": obj, "landed_at": landed})
+
+    day = M0 - dt.timedelta(days=75)
+    while day <= AS_OF + dt.timedelta(days=3):
+        week = (day - M0).days // 7
+        stressed = week == 13 and 2 <= day.weekday() <= 5
+        r = rng.random()
+        if r < 0.08:
+            pass  # the watch was not worn
+        elif r < 0.11:
+            add("hrv", day, {"lastNightAvg": rng.choice([0, None, -2]), "status": "NONE"})
+        elif r < 0.12:
+            add("hrv", day, {"status": "NONE"})
+        else:
+            rmssd = round(math.exp(rng.gauss(3.4 if stressed else 4.0, 0.12)))
+            add("hrv", day, {"weeklyAvg": 55, "lastNightAvg": rmssd, "status": "BALANCED"})
+        r = rng.random()
+        if r < 0.06:
+            pass
+        elif r < 0.08:
+            add("daily_summary", day, {"heartRate": {"restingValue": rng.choice([0, None])}})
+        elif r < 0.09:
+            add("daily_summary", day, {"stress": {"avgLevel": 30}})
+        else:
+            resting = round(rng.gauss(48, 1.5)) + (9 if stressed else 0)
+            add("daily_summary", day, {"heartRate": {"minValue": resting - 4, "maxValue": 160,
+                                                     "restingValue": resting}})  # fmt: skip
+        r = rng.random()
+        if r < 0.08:
+            pass
+        elif r < 0.10:
+            add("sleep", day, {"sleepTimeSeconds": None, "deepSleepSeconds": None})  # a day without data
+        else:
+            minutes = rng.gauss(375 if week == 20 else 450, 20 if week == 20 else 35)
+            add("sleep", day, {"sleepTimeSeconds": int(minutes * 60), "deepSleepSeconds": 5400})
+        # the second account lands the same day too, before or after the first one
+        for kind in ("hrv", "daily_summary", "sleep"):
+            if rng.random() < 0.05:
+                shift = dt.timedelta(hours=rng.choice([-5, 5]))
+                obj = {"hrv": {"lastNightAvg": rng.randint(30, 90)},
+                       "daily_summary": {"heartRate": {"restingValue": rng.randint(44, 60)}},
+                       "sleep": {"sleepTimeSeconds": rng.randint(300, 540) * 60}}[kind]  # fmt: skip
+                add(kind, day, obj, owner=GARMIN_SECOND_OWNER,
+                    landed=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(6, 30)) + shift)
+        day += dt.timedelta(days=1)
+    return out
+
+
+def land_wellness(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """As the Garmin sync lands them: one row per account, kind and calendar day."""
+    con.executemany(
+        "insert into raw.garmin_wellness values (?, ?, ?, ?, ?)",
+        [(r["owner_id"], r["kind"], r["calendar_date"], json.dumps(r["json"]), r["landed_at"]) for r in rows],
+    )
+
+
 def long_history_athlete() -> Dataset:
     """40 years of activities without streams, with a 3-year break (CTL/ATL decay)."""
     rng = random.Random(2002)
@@ -428,6 +514,7 @@ def build(tmp_path_factory) -> Build:
     tmp = tmp_path_factory.mktemp("dbt_build")
     db_path = tmp / "training.duckdb"
     hand, long_history, sample = hand_made_athlete(), long_history_athlete(), sample_athlete()
+    wellness = hand_made_wellness()
     con = connect_writer(db_path)
     try:
         con.execute(
@@ -435,6 +522,7 @@ def build(tmp_path_factory) -> Build:
             [HAND_ID, json.dumps({"id": HAND_ID, "firstname": "Hand", "lastname": "Made", "sex": "F"}), dt.datetime(2026, 11, 25)],
         )
         land(con, hand)
+        land_wellness(con, wellness)
         land(con, long_history, bulk=True)
         land(con, sample, bulk=True)  # the hand-made athlete went through pipelines.landing
     finally:
@@ -448,7 +536,7 @@ def build(tmp_path_factory) -> Build:
 
     landed = hand.landed + long_history.landed + sample.landed
     streams = {**hand.streams, **sample.streams}
-    expected = reference_metrics.compute(landed, streams, {}, AS_OF, fallback_athlete_id=HAND_ID)
+    expected = reference_metrics.compute(landed, streams, {}, AS_OF, fallback_athlete_id=HAND_ID, wellness=wellness)
     return Build(db_path, tmp / "target", proc.returncode, proc.stdout + proc.stderr, wall, results, expected,
                  {**hand.specials, **{f"sample_{k}": v for k, v in sample.specials.items()}})  # fmt: skip
 
@@ -533,6 +621,8 @@ def test_every_flag_is_raised_for_the_hand_made_athlete(build: Build):
         ("long_run_spike", "info"), ("long_run_spike", "warning"), ("acwr_high", "warning"),
         ("high_monotony", "warning"), ("no_rest_day", "warning"), ("deep_fatigue", "warning"),
         ("no_strength", "info"), ("low_consistency", "info"), ("overreaching", "alert"),
+        ("hrv_suppressed", "warning"), ("resting_hr_elevated", "warning"), ("short_sleep", "info"),
+        ("trained_on_low_readiness", "warning"),
     }  # fmt: skip
     assert wanted <= flags, wanted - flags
 

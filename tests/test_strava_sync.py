@@ -15,7 +15,8 @@ import pytest
 
 from pipelines.config import load_settings
 from pipelines.strava.errors import StravaError
-from pipelines.strava.sync import get_state, run_sync, set_state
+from pipelines.strava.sync import run_sync
+from pipelines.sync_state import get_state, set_state
 
 
 def landed(db_path) -> tuple[dict, dict]:

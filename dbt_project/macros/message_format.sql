@@ -14,3 +14,15 @@
 {% macro fmt_integer(expr) -%}
     cast(cast(round({{ expr }}, 0) as integer) as {{ dbt.type_string() }})
 {%- endmacro %}
+
+{# 419.75 (minutes) -> '6 h 59 min', 420 -> '7 h' (whole minutes, rounded down, so a value
+   just under a threshold never reads as the threshold itself) #}
+{% macro fmt_hours_minutes(expr) -%}
+    {%- set whole = 'floor(' ~ expr ~ ')' -%}
+    {%- set hours = 'floor(' ~ whole ~ ' / 60)' -%}
+    {%- set minutes = '(' ~ whole ~ ' - 60 * ' ~ hours ~ ')' -%}
+    {{ dbt.concat([
+        fmt_integer(hours), "' h'",
+        "case when " ~ minutes ~ " = 0 then '' else " ~ dbt.concat(["' '", fmt_integer(minutes), "' min'"]) ~ " end"
+    ]) }}
+{%- endmacro %}

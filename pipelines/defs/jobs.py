@@ -5,6 +5,8 @@ import dagster as dg
 from pipelines.defs.report.assets import weekly_partitions
 
 strava_assets = dg.AssetSelection.groups("strava")
+garmin_assets = dg.AssetSelection.groups("garmin")
+source_assets = strava_assets | garmin_assets
 model_assets = dg.AssetSelection.groups("staging", "intermediate", "marts", "models")
 report_assets = dg.AssetSelection.groups("report")
 # The nightly and import jobs build only what changed (pipelines/defs/models/build_scope.py)
@@ -18,15 +20,16 @@ export_import_asset = dg.AssetSelection.assets(["imports", "strava_export"])
 files_import_asset = dg.AssetSelection.assets(["imports", "device_files"])
 
 sync_and_build = dg.define_asset_job(
-    "sync_and_build", selection=(strava_assets | model_assets).without_checks(),
-    description="Pull from Strava, then build the dbt models (what `trainsmart sync` and nightly_sync run).",
+    "sync_and_build", selection=(source_assets | model_assets).without_checks(),
+    description="Pull from every configured source (Strava, Garmin), then build the dbt models "
+                "(what `trainsmart sync` and nightly_sync run).",
 )
 build_models = dg.define_asset_job(
     "build_models", selection=model_assets, config=FULL_BUILD,
     description="Build the dbt models with every test (`trainsmart build`).",
 )
 weekly_report_job = dg.define_asset_job(
-    "weekly_report_job", selection=strava_assets | model_assets | report_assets, partitions_def=weekly_partitions,
+    "weekly_report_job", selection=source_assets | model_assets | report_assets, partitions_def=weekly_partitions,
     config=FULL_BUILD,
     description="A fresh sync and a build with every test, then the week's report (what the weekly_report "
                 "schedule runs: the whole test suite runs at least once a week).",

@@ -1,8 +1,9 @@
 """`trainsmart demo` / `make demo`: the whole pipeline on the bundled sample athlete.
 
-It serves the generated athlete from the package's Strava-compatible API on 127.0.0.1,
-syncs it with the real client into data/demo/ (never your own database), builds the
-models and prints where everything is.
+It serves the generated athlete from the package's Strava-compatible API and their Garmin
+watch (activities, FIT files, two years of HRV, resting HR and sleep) from its
+Garmin-compatible API, both on 127.0.0.1; syncs both with the real clients into data/demo/
+(never your own database), builds the models and prints where everything is.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ DEMO_HOME = Path("data/demo")
 # needs about 450, so the local API grants more (a real first backfill spans several nights).
 DEMO_READ_LIMIT_15MIN = 1000
 DEMO_READ_LIMIT_DAILY = 10000
+DEMO_GARMIN_KEY = "sandbox-garmin-key"  # the local Garmin API's key, not a real one
 
 
 def run_demo(export: bool = False, verbose: bool = False) -> int:
     from pipelines.runner import run_job
+    from pipelines.sandbox.garmin_server import FakeGarmin
+    from pipelines.sandbox.garmin_watch import garmin_watch_for
     from pipelines.sandbox.strava_server import FakeStrava
     from pipelines.sandbox.sample_athlete import generate_sample_athlete
 
@@ -42,23 +46,32 @@ def run_demo(export: bool = False, verbose: bool = False) -> int:
 
     fake = FakeStrava(athlete, scope="read,activity:read_all,profile:read_all", read_limit_15min=DEMO_READ_LIMIT_15MIN, read_limit_daily=DEMO_READ_LIMIT_DAILY,
                       overall_limit_15min=2 * DEMO_READ_LIMIT_15MIN, overall_limit_daily=2 * DEMO_READ_LIMIT_DAILY)
-    base_url = fake.start()
+    garmin = FakeGarmin(garmin_watch_for(athlete), api_key=DEMO_GARMIN_KEY)
+    base_url, garmin_url = fake.start(), garmin.start()
     try:
-        (home / "strava_token.json").unlink(missing_ok=True)  # this server issues a fresh refresh token
+        for stale in ("strava_token.json", "garmin_token.json"):  # these servers issue fresh tokens
+            (home / stale).unlink(missing_ok=True)
         os.environ.update(STRAVA_BASE_URL=base_url, STRAVA_CLIENT_ID=fake.client_id,
-                          STRAVA_CLIENT_SECRET=fake.client_secret, STRAVA_REFRESH_TOKEN=fake.current_refresh_token)
+                          STRAVA_CLIENT_SECRET=fake.client_secret, STRAVA_REFRESH_TOKEN=fake.current_refresh_token,
+                          GARMIN_PERSONAL_API_BASE_URL=garmin_url, GARMIN_PERSONAL_API_KEY=DEMO_GARMIN_KEY)
         settings = load_settings()
-        print(f"Local Strava-compatible API at {base_url}; syncing into {settings.db_path}", file=sys.stderr)
+        print(f"Local Strava-compatible API at {base_url} and Garmin-compatible API at {garmin_url}; "
+              f"syncing into {settings.db_path}", file=sys.stderr)
+        full = {"config": {"full": False}}
         outcome = run_job(settings, "sync_and_build", verbose=verbose,
-                          run_config={"ops": {"strava_sync": {"config": {"full": False}}, **LAND_ONLY}})
+                          run_config={"ops": {"strava_sync": full, "garmin_sync": full, **LAND_ONLY}})
         if not outcome.success:
             print(outcome.error, file=sys.stderr)
             return 1
         sync = outcome.materializations.get("strava/activities", {})
         print(f"{sync.get('message')}: {sync.get('requests')} API requests, {fake.api_request_count()} seen by the server.",
               file=sys.stderr)
+        sync = outcome.materializations.get("garmin/activities", {})
+        print(f"{sync.get('message')}: {sync.get('requests')} requests ({sync.get('files_fetched')} FIT files, "
+              f"{sync.get('wellness_days')} wellness days).", file=sys.stderr)
     finally:
         fake.stop()
+        garmin.stop()
     return _build_with_checks(settings, verbose) or _print_summary(settings)
 
 
@@ -82,7 +95,8 @@ def _demo_export(athlete, home: Path, verbose: bool) -> int:
     from pipelines.sandbox.sample_export import write_sample_export
     from pipelines.runner import run_job
 
-    for key in ("STRAVA_CLIENT_ID", "STRAVA_CLIENT_SECRET", "STRAVA_REFRESH_TOKEN", "STRAVA_BASE_URL"):
+    for key in ("STRAVA_CLIENT_ID", "STRAVA_CLIENT_SECRET", "STRAVA_REFRESH_TOKEN", "STRAVA_BASE_URL",
+                "GARMIN_PERSONAL_API_KEY", "GARMIN_PERSONAL_API_BASE_URL"):
         os.environ.pop(key, None)
     settings = load_settings()
     archive = write_sample_export(athlete, home / "sample_export.zip")

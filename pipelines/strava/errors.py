@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from pipelines.errors import UserError
+from pipelines.errors import SyncStopped, UserError
+
+__all__ = ["StravaError", "SyncStopped", "INACTIVE_MESSAGE"]
 
 
 class StravaError(UserError):
     """A problem the user must fix (credentials, scope, subscription, host); sync exits non-zero."""
-
-
-class SyncStopped(Exception):
-    """The sync stopped early on purpose (rate budget spent, transient faults outlasted retries).
-
-    Everything fetched so far is committed; the next run goes on. CLI exit code 75.
-    """
 
 
 INACTIVE_MESSAGE = (

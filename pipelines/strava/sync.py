@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import duckdb
 
-from pipelines import landing, warehouse
+from pipelines import landing
 from pipelines.warehouse import transaction
 from pipelines.config import Settings
+from pipelines.sync_state import get_state, set_state
 from pipelines.strava.api import MissingScope, NotFound, RateBudget, StravaApi
 from pipelines.strava.errors import StravaError, SyncStopped
 from pipelines.strava.tokens import TokenStore
@@ -56,19 +56,6 @@ class SyncResult:
 
     def summary(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
-
-
-# -- sync state (raw.sync_state key/value) ------------------------------------------------
-def get_state(con: duckdb.DuckDBPyConnection, key: str) -> Any:
-    row = con.execute("select value from raw.sync_state where key = ?", [key]).fetchone()
-    return json.loads(row[0]) if row else None
-
-
-def set_state(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> None:
-    con.execute(
-        "insert or replace into raw.sync_state (key, value, updated_at) values (?, ?, ?)",
-        [key, json.dumps(value), landing.utcnow()],
-    )
 
 
 # API activities with heart rate whose stream was never fetched, or fetched for an older version.
@@ -261,27 +248,10 @@ class StravaSync:
 def run_sync(settings: Settings, *, full: bool = False, progress: Progress | None = None,
              lookback_days: int = 7, reconcile_days: int = 7) -> SyncResult:
     """Take the writer lock, sync, record the run in raw.sync_runs, publish the read snapshot."""
-    run_id = uuid.uuid4().hex
-    with warehouse.writer_lock(settings.db_path, on_wait=lambda: (progress or print)("waiting for another run to finish")):
-        con = warehouse.connect_writer(settings.db_path)
-        try:
-            con.execute("insert into raw.sync_runs (run_id, kind, started_at, status) values (?, 'sync', ?, 'running')",
-                        [run_id, landing.utcnow()])
-            status, message, result = "failed", None, None
-            try:
-                sync = StravaSync(settings, con, full=full, lookback_days=lookback_days,
-                                  reconcile_days=reconcile_days, progress=progress)
-                result = sync.run()
-                status, message = ("complete" if result.complete else "partial"), result.message
-                return result
-            except StravaError as e:
-                message = str(e)
-                raise
-            finally:
-                con.execute(
-                    "update raw.sync_runs set finished_at = ?, status = ?, requests = ?, summary = ?, message = ? where run_id = ?",
-                    [landing.utcnow(), status, result.requests if result else None,
-                     json.dumps(result.summary()) if result else None, message, run_id])
-        finally:
-            con.close()
-            warehouse.publish_snapshot(settings.db_path, settings.snapshot_path)
+    from pipelines.sync_run import recorded_sync
+
+    def body(con: duckdb.DuckDBPyConnection) -> SyncResult:
+        return StravaSync(settings, con, full=full, lookback_days=lookback_days,
+                          reconcile_days=reconcile_days, progress=progress).run()
+
+    return recorded_sync(settings, "sync", body, progress)

@@ -4,10 +4,11 @@ stops working, so the newest one is written to disk (mode 0600) the moment it ar
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from pipelines.private_files import write_private_json
 
 REFRESH_MARGIN_S = 300  # refresh this long before expiry, so a request never races the clock
 
@@ -45,13 +46,4 @@ class TokenStore:
         return None
 
     def save(self, token: Token) -> None:
-        """Atomic write with 0600 from the first byte (never world-readable, even briefly)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(asdict(token), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        write_private_json(self.path, asdict(token))

@@ -1,11 +1,13 @@
 -- Activities in scope (local_date <= as-of date), with their category (seed
--- sport_type_categories; unknown types -> other) and the units of METRICS.md section 3.
+-- sport_type_categories, Strava sport_types and Garmin typeKeys; unknown types -> other)
+-- and the units of METRICS.md section 3. One row per workout: every source's activities,
+-- each counted once (int_activities_unified).
 
 with
 
 activities as (
 
-    select * from {{ ref('stg_strava__activities') }}
+    select * from {{ ref('int_activities_unified') }}
 
 ),
 

@@ -1,8 +1,11 @@
 {{ config(materialized='view') }}
 -- Counted HR stream intervals (METRICS.md section 3): for sample i >= 1 of the stream of
--- the activity's winning source, dt_i = time[i] - time[i-1]; the interval counts when
+-- the activity's kept row, dt_i = time[i] - time[i-1]; the interval counts when
 -- 0 < dt_i <= 30 and heartrate[i] > 0, and belongs to the zone of heartrate[i]. Longer
 -- gaps are pauses and count nowhere. One row per counted interval, with its TRIMP.
+-- Streams are matched on (source, activity_id): only the kept row's own stream is read, so
+-- a dropped duplicate's stream never counts and a Garmin activity never reads a Strava
+-- stream that happens to share its numeric id.
 
 with
 
@@ -24,10 +27,11 @@ profiles as (
 
 ),
 
--- only the stream of the source whose activity values are used
+-- only the stream of the kept row: its own source and id
 activity_samples as (
 
     select
+        activities.source,
         activities.activity_id,
         activities.athlete_id,
         streams.seq,
@@ -43,11 +47,12 @@ activity_samples as (
 with_previous as (
 
     select
+        source,
         activity_id,
         athlete_id,
         seq,
         heartrate,
-        time_s - lag(time_s) over (partition by activity_id order by seq) as dt_s
+        time_s - lag(time_s) over (partition by source, activity_id order by seq) as dt_s
     from activity_samples
 
 ),
@@ -64,6 +69,7 @@ counted as (
 zoned as (
 
     select
+        counted.source,
         counted.activity_id,
         counted.athlete_id,
         counted.seq,
@@ -82,6 +88,7 @@ zoned as (
 final as (
 
     select
+        source,
         activity_id,
         athlete_id,
         seq,

@@ -32,6 +32,7 @@ profiles as (
 stream_totals as (
 
     select
+        source,
         activity_id,
         count(*) as counted_intervals,
         cast(sum(case when hr_zone = 'easy' then dt_s else 0 end) as {{ type_double() }}) / 60 as easy_min,
@@ -39,13 +40,14 @@ stream_totals as (
         cast(sum(case when hr_zone = 'hard' then dt_s else 0 end) as {{ type_double() }}) / 60 as hard_min,
         sum(trimp) as trimp
     from intervals
-    group by activity_id
+    group by source, activity_id
 
 ),
 
 joined as (
 
     select
+        activities.source,
         activities.activity_id,
         activities.athlete_id,
         activities.moving_min,
@@ -70,7 +72,8 @@ joined as (
     inner join profiles
         on activities.athlete_id = profiles.athlete_id
     left join stream_totals
-        on activities.activity_id = stream_totals.activity_id
+        on activities.source = stream_totals.source
+        and activities.activity_id = stream_totals.activity_id
 
 ),
 
@@ -93,6 +96,7 @@ average_hr as (
 final as (
 
     select
+        source,
         activity_id,
         athlete_id,
         load_method,

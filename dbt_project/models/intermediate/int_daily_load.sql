@@ -30,7 +30,8 @@ per_day as (
         sum(zones_trimp.trimp) as load
     from activities
     inner join zones_trimp
-        on activities.activity_id = zones_trimp.activity_id
+        on activities.source = zones_trimp.source
+        and activities.activity_id = zones_trimp.activity_id
     group by activities.athlete_id, activities.local_date
 
 ),

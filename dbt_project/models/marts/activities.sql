@@ -23,7 +23,7 @@ profiles as (
 
 runs as (
 
-    select activity_id, athlete_id, local_date, distance_km
+    select source, activity_id, athlete_id, local_date, distance_km
     from activities
     where category = 'run'
 
@@ -33,6 +33,7 @@ runs as (
 longest_prior_run as (
 
     select
+        runs.source,
         runs.activity_id,
         max(prior_runs.distance_km) as longest_prior_30d_km
     from runs
@@ -41,7 +42,7 @@ longest_prior_run as (
         and prior_runs.local_date >= cast({{ dbt.dateadd('day', -30, 'runs.local_date') }} as date)
         and prior_runs.local_date <= cast({{ dbt.dateadd('day', -1, 'runs.local_date') }} as date)
         and prior_runs.distance_km > 0
-    group by runs.activity_id
+    group by runs.source, runs.activity_id
 
 ),
 
@@ -91,11 +92,13 @@ final as (
         longest_prior_run.longest_prior_30d_km
     from activities
     inner join zones_trimp
-        on activities.activity_id = zones_trimp.activity_id
+        on activities.source = zones_trimp.source
+        and activities.activity_id = zones_trimp.activity_id
     inner join profiles
         on activities.athlete_id = profiles.athlete_id
     left join longest_prior_run
-        on activities.activity_id = longest_prior_run.activity_id
+        on activities.source = longest_prior_run.source
+        and activities.activity_id = longest_prior_run.activity_id
 
 )
 

@@ -1,7 +1,8 @@
 -- One row per raised flag (METRICS.md section 6), on complete weeks only. `value` and
--- `threshold` follow the table of section 6; thresholds are dbt vars. Messages describe
--- the load pattern and suggest an action in plain words; they never diagnose
--- overtraining or injury risk.
+-- `threshold` follow the table of section 6; thresholds are dbt vars (the wellness ones
+-- default in macros/trainsmart_vars.sql, wellness_threshold). Messages describe the load
+-- or recovery pattern and suggest an action in plain words; they never diagnose
+-- overtraining, illness or injury risk.
 
 with
 
@@ -201,6 +202,81 @@ low_consistency as (
 
 ),
 
+hrv_suppressed as (
+
+    select
+        athlete_id,
+        week_start,
+        'hrv_suppressed' as flag,
+        'warning' as severity,
+        cast(hrv_suppressed_days as {{ type_double() }}) as value,
+        {{ wellness_threshold('hrv_suppressed_days') }} as threshold,
+        {{ dbt.concat([
+            "'On '", fmt_integer('hrv_suppressed_days'),
+            "' days this week your heart rate variability of the last 7 nights was clearly below your usual range of the two months before. This often means recovery is lagging behind training: keep the next days easy, or rest, until it is back in range.'"
+        ]) }} as message
+    from weeks
+    where hrv_suppressed_days >= {{ wellness_threshold('hrv_suppressed_days') }}
+
+),
+
+resting_hr_elevated as (
+
+    select
+        athlete_id,
+        week_start,
+        'resting_hr_elevated' as flag,
+        'warning' as severity,
+        cast(rhr_elevated_days as {{ type_double() }}) as value,
+        {{ wellness_threshold('rhr_elevated_days') }} as threshold,
+        {{ dbt.concat([
+            "'On '", fmt_integer('rhr_elevated_days'),
+            "' days this week your resting heart rate was 5 or more beats per minute above your average of the two months before. Take it easy until it settles, and skip hard sessions while you feel run down.'"
+        ]) }} as message
+    from weeks
+    where rhr_elevated_days >= {{ wellness_threshold('rhr_elevated_days') }}
+
+),
+
+short_sleep as (
+
+    select
+        athlete_id,
+        week_start,
+        'short_sleep' as flag,
+        'info' as severity,
+        avg_sleep_min as value,
+        {{ wellness_threshold('short_sleep_min') }} as threshold,
+        {{ dbt.concat([
+            "'You slept '", fmt_hours_minutes('avg_sleep_min'), "' a night on average this week ('",
+            fmt_integer('sleep_nights'), "' nights recorded), less than '",
+            fmt_hours_minutes(wellness_threshold('short_sleep_min')),
+            "'. Sleep is when training turns into fitness: aim for an earlier bedtime, above all before hard sessions.'"
+        ]) }} as message
+    from weeks
+    where sleep_nights >= {{ wellness_threshold('short_sleep_nights') }}
+      and avg_sleep_min < {{ wellness_threshold('short_sleep_min') }}
+
+),
+
+trained_on_low_readiness as (
+
+    select
+        athlete_id,
+        week_start,
+        'trained_on_low_readiness' as flag,
+        'warning' as severity,
+        cast(quality_on_low_readiness as {{ type_double() }}) as value,
+        {{ wellness_threshold('low_readiness_quality_sessions') }} as threshold,
+        {{ dbt.concat([
+            fmt_integer('quality_on_low_readiness'),
+            "' of your hard runs this week fell on a day when your heart rate variability or resting heart rate was off your usual range. On such mornings swap the hard session for an easy run or rest, and do it once your numbers are back to normal.'"
+        ]) }} as message
+    from weeks
+    where quality_on_low_readiness >= {{ wellness_threshold('low_readiness_quality_sessions') }}
+
+),
+
 overreaching_components as (
 
     select athlete_id, week_start, flag, 'a jump in running volume' as label from volume_spike
@@ -212,6 +288,10 @@ overreaching_components as (
     select athlete_id, week_start, flag, 'lasting fatigue' as label from deep_fatigue
     union all
     select athlete_id, week_start, flag, 'no rest day' as label from no_rest_day
+    union all
+    select athlete_id, week_start, flag, 'heart rate variability below normal' as label from hrv_suppressed
+    union all
+    select athlete_id, week_start, flag, 'a raised resting heart rate' as label from resting_hr_elevated
 
 ),
 
@@ -226,7 +306,7 @@ overreaching as (
         {{ num_var('overreaching_min_components') }} as threshold,
         {{ dbt.concat([
             fmt_integer('count(*)'),
-            "' load warnings came together this week ('",
+            "' load and recovery warnings came together this week ('",
             dbt.listagg("label", "', '", "order by label"),
             "'). Back off: make the coming week clearly easier, with less volume and at least one rest day.'"
         ]) }} as message
@@ -257,6 +337,14 @@ unioned as (
     select * from no_strength
     union all
     select * from low_consistency
+    union all
+    select * from hrv_suppressed
+    union all
+    select * from resting_hr_elevated
+    union all
+    select * from short_sleep
+    union all
+    select * from trained_on_low_readiness
     union all
     select * from overreaching
 

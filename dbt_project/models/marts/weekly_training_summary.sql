@@ -1,6 +1,7 @@
 -- One row per athlete per ISO week (Monday start) from the first day's week to the week
--- holding the as-of date, empty weeks included (METRICS.md section 5). The "counted days"
--- of a week are its days up to the as-of date.
+-- holding the as-of date, empty weeks included (METRICS.md section 5), with the weekly
+-- wellness columns of section 7. The "counted days" of a week are its days up to the
+-- as-of date.
 
 with
 
@@ -13,6 +14,12 @@ days as (
 activities as (
 
     select * from {{ ref('activities') }}
+
+),
+
+wellness as (
+
+    select * from {{ ref('daily_wellness') }}
 
 ),
 
@@ -107,6 +114,44 @@ activity_totals as (
         max(long_run_spike_ratio) as max_long_run_spike_ratio
     from activities
     group by athlete_id, week_start
+
+),
+
+-- wellness over the week's counted days (daily_wellness has exactly those days)
+wellness_totals as (
+
+    select
+        athlete_id,
+        week_start,
+        sum(
+            case
+                when resting_hr is not null or hrv_rmssd is not null or sleep_min is not null then 1
+                else 0
+            end
+        ) as wellness_days,
+        sum(case when hrv_suppressed then 1 else 0 end) as hrv_suppressed_days,
+        sum(case when rhr_elevated then 1 else 0 end) as rhr_elevated_days,
+        sum(case when sleep_min is not null then 1 else 0 end) as sleep_nights,
+        avg(sleep_min) as avg_sleep_min
+    from wellness
+    group by athlete_id, week_start
+
+),
+
+-- quality runs on a day whose readiness is 'low'
+low_readiness_quality as (
+
+    select
+        activities.athlete_id,
+        activities.week_start,
+        count(*) as quality_on_low_readiness
+    from activities
+    inner join wellness
+        on activities.athlete_id = wellness.athlete_id
+        and activities.local_date = wellness.date
+    where activities.is_quality
+      and wellness.readiness = 'low'
+    group by activities.athlete_id, activities.week_start
 
 ),
 
@@ -219,6 +264,13 @@ final as (
         end as volume_change,
         with_history.consistent_week,
         with_history.consistency_12w,
+        -- wellness (METRICS.md section 7): counts are 0, never null, for weeks without data
+        coalesce(wellness_totals.wellness_days, 0) as wellness_days,
+        coalesce(wellness_totals.hrv_suppressed_days, 0) as hrv_suppressed_days,
+        coalesce(wellness_totals.rhr_elevated_days, 0) as rhr_elevated_days,
+        coalesce(wellness_totals.sleep_nights, 0) as sleep_nights,
+        wellness_totals.avg_sleep_min,
+        coalesce(low_readiness_quality.quality_on_low_readiness, 0) as quality_on_low_readiness,
         -- extras
         cast({{ dbt.dateadd('day', 6, 'with_history.week_start') }} as date) as week_end,
         with_history.last_counted_day,
@@ -236,6 +288,12 @@ final as (
     left join fatigue
         on with_history.athlete_id = fatigue.athlete_id
         and with_history.week_start = fatigue.week_start
+    left join wellness_totals
+        on with_history.athlete_id = wellness_totals.athlete_id
+        and with_history.week_start = wellness_totals.week_start
+    left join low_readiness_quality
+        on with_history.athlete_id = low_readiness_quality.athlete_id
+        and with_history.week_start = low_readiness_quality.week_start
 
 )
 

@@ -30,7 +30,7 @@ SCOPES = ("skip", "models", "data", "full")
 STATE_KEY = "last_build"
 # Bookkeeping tables and columns: they change on every run without changing what the models read.
 BOOKKEEPING_TABLES = {"sync_state", "sync_runs"}
-BOOKKEEPING_COLUMNS = {"first_seen_at", "updated_at", "fetched_at"}
+BOOKKEEPING_COLUMNS = {"first_seen_at", "updated_at", "fetched_at", "landed_at"}
 # What each scope passes to `dbt build` (dbt's own node selection).
 # Seeds are part of the project: they load again only when it changes (scope full).
 DBT_ARGS = {

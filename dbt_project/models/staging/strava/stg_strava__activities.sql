@@ -2,7 +2,10 @@
 -- (same activity_id -> the 'api' row wins over 'export' over 'files'), typed and renamed
 -- from the raw JSON. An activity whose winning row is marked deleted is left out: a
 -- deletion seen upstream by the API beats an older export that still holds it.
--- A device-file row that duplicates a Strava activity (same start within 60 s) is dropped.
+-- Only the Strava-shaped landings are read ('garmin' rows of the same raw table are
+-- stg_garmin__activities). The same workout under another id (a device file of a Strava
+-- activity, a Garmin copy) is resolved in int_activities_unified, so is the athlete of a
+-- device file when neither the row nor any Strava landing names one (athlete_id null here).
 -- No as-of filter here (that is intermediate's job).
 
 with
@@ -10,6 +13,7 @@ with
 source as (
 
     select * from {{ source('strava', 'activities') }}
+    where source in ('api', 'export', 'files')
 
 ),
 
@@ -19,15 +23,15 @@ athletes as (
 
 ),
 
--- Rows landed without an athlete id (device files) belong to the synced athlete, else to
--- the lowest athlete id seen in the landing, else to athlete 0.
+-- Rows landed without an athlete id (device files; the importer writes 0 when it knew
+-- none) belong to the synced athlete, else to the lowest athlete id of the Strava-shaped
+-- landings, else to nobody yet (null: int_activities_unified falls back to Garmin's).
 fallback_athlete as (
 
     select
         coalesce(
             (select min(athletes.athlete_id) from athletes),
-            (select min(source.athlete_id) from source),
-            cast(0 as bigint)
+            (select min(source.athlete_id) from source where source.athlete_id <> 0)
         ) as athlete_id
 
 ),
@@ -63,8 +67,8 @@ renamed as (
     select
         winners.activity_id,
         cast(coalesce(
-            winners.athlete_id,
-            cast({{ json_text('winners.json', 'athlete.id') }} as bigint),
+            nullif(winners.athlete_id, 0),
+            nullif(cast({{ json_text('winners.json', 'athlete.id') }} as bigint), 0),
             fallback_athlete.athlete_id
         ) as bigint) as athlete_id,
         winners.source,
@@ -93,31 +97,6 @@ renamed as (
     from winners
     cross join fallback_athlete
 
-),
-
--- A watch file of an activity that Strava also has (API or export) is the same activity,
--- under another id: the device-file row goes when a Strava row of the same athlete starts
--- within 60 seconds of it (a device file's id is a content hash, never the Strava id).
-strava_starts as (
-
-    select athlete_id, start_date_utc from renamed where source <> 'files'
-
-),
-
-deduplicated as (
-
-    select renamed.*
-    from renamed
-    where renamed.source <> 'files'
-        or not exists (
-            select 1
-            from strava_starts
-            where strava_starts.athlete_id = renamed.athlete_id
-                and strava_starts.start_date_utc
-                    between {{ dbt.dateadd('second', -60, 'renamed.start_date_utc') }}
-                    and {{ dbt.dateadd('second', 60, 'renamed.start_date_utc') }}
-        )
-
 )
 
-select * from deduplicated
+select * from renamed

@@ -1,0 +1,59 @@
+-- One row per Garmin account and day: the v2 daily summary of
+-- /usersummary-service/v2/dailysummaries (GARMIN.md), typed. When a day was landed twice,
+-- the row landed last wins (METRICS.md section 7). A value that is null or <= 0 is
+-- missing (null). No as-of filter here.
+
+with
+
+source as (
+
+    select * from {{ source('garmin', 'wellness') }}
+    where kind = 'daily_summary'
+
+),
+
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by source.owner_id, source.calendar_date
+            order by source.landed_at desc
+        ) as landed_rank
+    from source
+
+),
+
+typed as (
+
+    select
+        owner_id,
+        calendar_date,
+        {{ tolerant_cast(json_text('json', 'heartRate.restingValue'), type_double()) }} as resting_value_bpm,
+        {{ tolerant_cast(json_text('json', 'heartRate.minValue'), type_double()) }} as min_value_bpm,
+        {{ tolerant_cast(json_text('json', 'heartRate.maxValue'), type_double()) }} as max_value_bpm,
+        {{ tolerant_cast(json_text('json', 'stress.avgLevel'), type_double()) }} as avg_stress,
+        {{ tolerant_cast(json_text('json', 'movement.steps.value'), type_double()) }} as step_count,
+        landed_at
+    from ranked
+    where landed_rank = 1
+
+),
+
+final as (
+
+    select
+        owner_id,
+        calendar_date,
+        -- bpm
+        case when resting_value_bpm > 0 then resting_value_bpm end as resting_hr,
+        case when min_value_bpm > 0 then min_value_bpm end as min_hr,
+        case when max_value_bpm > 0 then max_value_bpm end as max_hr,
+        case when avg_stress > 0 then avg_stress end as avg_stress,
+        case when step_count > 0 then step_count end as steps,
+        landed_at
+    from typed
+
+)
+
+select * from final

@@ -1,0 +1,64 @@
+"""The Garmin Connect landing assets, beside Strava's: raw landing only, their own group."""
+
+
+import dagster as dg
+
+from pipelines import progress
+from pipelines.defs.garmin.resources import GarminResource
+from pipelines.garmin.errors import GarminError
+
+# Asset keys match the dbt source `garmin` (schema raw), so dbt models hang below them.
+RAW_TABLES = {
+    "activities": "Garmin activity JSON as Garmin returned it (raw.activities, source 'garmin'); deletions marked.",
+    "streams": "Heart-rate (and distance, altitude) samples parsed from each activity's original FIT file.",
+    "wellness": "HRV, sleep and daily summaries, one row per calendar day and kind, as Garmin sent them.",
+}
+# Imported with the definitions so the runner knows the class name and keeps only its sentence.
+USER_ERRORS = (GarminError,)
+NOT_CONFIGURED = ("Garmin skipped: no Personal API key (set GARMIN_PERSONAL_API_KEY or write the key to "
+                  "~/.config/garmin/connect-personal-api-key)")
+
+
+class GarminSyncConfig(dg.Config):
+    full: bool = False  # relist every activity (reconciliation) instead of the recent window
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["garmin", name], description=text, group_name="garmin", kinds={"python", "duckdb"})
+           for name, text in RAW_TABLES.items()],
+    name="garmin_sync",
+)
+def garmin_sync(context: dg.AssetExecutionContext, config: GarminSyncConfig, garmin: GarminResource):
+    """Pull new, edited and deleted activities, their FIT files and the wellness days, one request at a time."""
+    if not garmin.configured:
+        context.log.info(NOT_CONFIGURED)
+        for name in RAW_TABLES:
+            yield dg.MaterializeResult(asset_key=["garmin", name],
+                                       metadata={"complete": True, "configured": False, "message": NOT_CONFIGURED})
+        return
+    from pipelines.garmin.sync import run_garmin_sync
+
+    settings = garmin.settings()
+    result = run_garmin_sync(settings, full=config.full, progress=lambda m: (context.log.info(m), progress.say(m)),
+                             lookback_days=settings.lookback_days, reconcile_days=settings.reconcile_days)
+    metadata = {
+        "configured": True,
+        "complete": result.complete,
+        "message": result.message,
+        "requests": result.requests,
+        "pages": result.pages,
+        "activities_new": result.activities_new,
+        "activities_updated": result.activities_updated,
+        "activities_deleted": result.deleted,
+        "files_fetched": result.files_fetched,
+        "stream_samples": result.stream_samples,
+        "files_left": result.files_left,
+        "files_unreadable": "; ".join(result.files_unreadable),
+        "wellness_requests": result.wellness_requests,
+        "wellness_days": sum(result.wellness_days.values()),
+        "last_wellness_day": result.last_wellness_day or "",
+    }
+    if not result.complete:
+        context.log.warning(result.message)
+    for name in RAW_TABLES:
+        yield dg.MaterializeResult(asset_key=["garmin", name], metadata=metadata)

@@ -1,0 +1,53 @@
+"""What every sync run shares, whatever the platform: the writer lock, a row in
+raw.sync_runs (running -> complete | partial | failed, with its request count and summary),
+and the read snapshot published at the end, also after a failure, so `trainsmart sql`
+sees everything that was committed."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Callable, Protocol, TypeVar
+
+import duckdb
+
+from pipelines import landing, warehouse
+from pipelines.config import Settings
+
+
+class SyncOutcome(Protocol):
+    complete: bool
+    message: str
+    requests: int
+
+    def summary(self) -> dict: ...
+
+
+R = TypeVar("R", bound=SyncOutcome)
+
+
+def recorded_sync(settings: Settings, kind: str, body: Callable[[duckdb.DuckDBPyConnection], R],
+                  progress: Callable[[str], None] | None = None) -> R:
+    run_id = uuid.uuid4().hex
+    with warehouse.writer_lock(settings.db_path, on_wait=lambda: (progress or print)("waiting for another run to finish")):
+        con = warehouse.connect_writer(settings.db_path)
+        try:
+            con.execute("insert into raw.sync_runs (run_id, kind, started_at, status) values (?, ?, ?, 'running')",
+                        [run_id, kind, landing.utcnow()])
+            status, message, result = "failed", None, None
+            try:
+                result = body(con)
+                status, message = ("complete" if result.complete else "partial"), result.message
+                return result
+            except Exception as e:
+                message = str(e)
+                raise
+            finally:
+                con.execute(
+                    "update raw.sync_runs set finished_at = ?, status = ?, requests = ?, summary = ?, message = ? "
+                    "where run_id = ?",
+                    [landing.utcnow(), status, result.requests if result else None,
+                     json.dumps(result.summary()) if result else None, message, run_id])
+        finally:
+            con.close()
+            warehouse.publish_snapshot(settings.db_path, settings.snapshot_path)

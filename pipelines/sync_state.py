@@ -1,0 +1,28 @@
+"""The syncs' bookkeeping in raw.sync_state: one JSON value per key (listing cursors, wellness
+progress, rate budgets, the last build). Written in the same transaction as the data it
+describes, so a killed run resumes exactly where its last commit left off."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+from pipelines.landing import utcnow
+
+
+def get_state(con: duckdb.DuckDBPyConnection, key: str) -> Any:
+    row = con.execute("select value from raw.sync_state where key = ?", [key]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def set_state(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> None:
+    con.execute(
+        "insert or replace into raw.sync_state (key, value, updated_at) values (?, ?, ?)",
+        [key, json.dumps(value), utcnow()],
+    )
+
+
+def clear_state(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    con.execute("delete from raw.sync_state where key = ?", [key])
