@@ -7,12 +7,31 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Callable, Protocol, TypeVar
 
 import duckdb
 
 from pipelines import landing, warehouse
 from pipelines.config import Settings
+
+
+@dataclass
+class SyncCounts:
+    """What every platform's sync reports: done or stopped early, and the activity counts."""
+
+    complete: bool = True
+    message: str = ""
+    requests: int = 0
+    pages: int = 0
+    activities_new: int = 0
+    activities_updated: int = 0
+    activities_unchanged: int = 0
+    deleted: int = 0
+    reconciled: bool = False
+
+    def summary(self) -> dict:
+        return dict(self.__dict__)
 
 
 class SyncOutcome(Protocol):

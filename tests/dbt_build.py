@@ -25,3 +25,16 @@ def dbt_build(db_path: Path, workdir: Path, as_of: dt.date) -> subprocess.Comple
          "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")],
         env=dbt_env(db_path, as_of), capture_output=True, text=True, cwd=workdir,
     )
+
+
+def query_rows(db_path: Path, sql: str, *params) -> list[dict]:
+    """The rows of a query on a built database, as dicts by column name (read-only)."""
+    import duckdb
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        cur = con.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.close()

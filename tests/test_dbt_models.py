@@ -38,7 +38,7 @@ import pytest
 from pipelines.landing import mark_deleted, replace_stream, upsert_activity
 from pipelines.warehouse import connect_writer
 from tests import reference_metrics
-from tests.dbt_build import dbt_build
+from tests.dbt_build import dbt_build, query_rows
 
 AS_OF = dt.date(2026, 11, 25)  # a Wednesday: the last week is incomplete
 HAND_ID = 1001
@@ -542,13 +542,7 @@ def build(tmp_path_factory) -> Build:
 
 
 def fetch(build: Build, table: str) -> list[dict]:
-    con = duckdb.connect(str(build.db_path), read_only=True)
-    try:
-        cur = con.execute(f"select * from main.{table}")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
-    finally:
-        con.close()
+    return query_rows(build.db_path, f"select * from main.{table}")
 
 
 def same(a, b) -> bool:

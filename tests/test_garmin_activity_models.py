@@ -29,13 +29,12 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.landing import mark_deleted, replace_stream, upsert_activity
 from pipelines.warehouse import connect_writer
 from tests import reference_metrics
-from tests.dbt_build import dbt_build
+from tests.dbt_build import dbt_build, query_rows
 
 AS_OF = dt.date(2026, 3, 4)
 REL = 1e-6  # METRICS.md: relative tolerance 1e-6 on floats
@@ -272,13 +271,7 @@ def garmin_only(tmp_path_factory) -> Built:
 
 
 def rows(db: Built, sql: str, *params) -> list[dict]:
-    con = duckdb.connect(str(db.path), read_only=True)
-    try:
-        cur = con.execute(sql, list(params))
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
-    finally:
-        con.close()
+    return query_rows(db.path, sql, *params)
 
 
 def act(db: Built, name: str) -> dict:

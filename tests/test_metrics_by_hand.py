@@ -20,12 +20,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.landing import mark_deleted, replace_stream, upsert_activity
 from pipelines.warehouse import connect_writer
-from tests.dbt_build import dbt_build
+from tests.dbt_build import dbt_build, query_rows
 
 AS_OF = dt.date(2026, 3, 4)  # a Wednesday: the last week (Mon 2026-03-02) is incomplete, 3 days elapsed
 D0 = dt.date(2025, 9, 1)  # a Monday: first day of athletes 201, 301, 302, 401, 501, 601
@@ -204,13 +203,7 @@ def db(tmp_path_factory) -> Built:
 
 
 def rows(db: Built, sql: str, *params) -> list[dict]:
-    con = duckdb.connect(str(db.path), read_only=True)
-    try:
-        cur = con.execute(sql, list(params))
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
-    finally:
-        con.close()
+    return query_rows(db.path, sql, *params)
 
 
 def act_row(db: Built, name: str) -> dict:

@@ -38,12 +38,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.landing import upsert_activity
 from pipelines.warehouse import connect_writer
-from tests.dbt_build import dbt_build
+from tests.dbt_build import dbt_build, query_rows
 
 AS_OF = dt.date(2026, 4, 8)  # a Wednesday
 F = dt.date(2026, 3, 2)  # Monday of the first activity's week: the first day
@@ -217,13 +216,7 @@ def db(tmp_path_factory) -> Built:
 
 
 def rows(db: Built, sql: str, *params) -> list[dict]:
-    con = duckdb.connect(str(db.path), read_only=True)
-    try:
-        cur = con.execute(sql, list(params))
-        names = [c[0] for c in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
-    finally:
-        con.close()
+    return query_rows(db.path, sql, *params)
 
 
 def daily(db: Built) -> dict[dt.date, dict]:

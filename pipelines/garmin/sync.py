@@ -34,6 +34,7 @@ from pipelines.config import Settings
 from pipelines.errors import SyncStopped
 from pipelines.garmin.api import BadDownload, GarminApi, NotFound
 from pipelines.garmin.tokens import TokenCache
+from pipelines.sync_run import SyncCounts
 from pipelines.sync_state import clear_state, get_state, set_state
 from pipelines.warehouse import transaction
 
@@ -52,15 +53,7 @@ Progress = Callable[[str], None]
 
 
 @dataclass
-class GarminSyncResult:
-    complete: bool = True
-    message: str = ""
-    requests: int = 0
-    pages: int = 0
-    activities_new: int = 0
-    activities_updated: int = 0
-    activities_unchanged: int = 0
-    deleted: int = 0
+class GarminSyncResult(SyncCounts):
     files_fetched: int = 0
     stream_samples: int = 0
     files_left: int = 0
@@ -68,10 +61,6 @@ class GarminSyncResult:
     wellness_requests: int = 0
     wellness_days: dict = field(default_factory=dict)  # kind -> days landed this run
     last_wellness_day: str | None = None
-    reconciled: bool = False
-
-    def summary(self) -> dict:
-        return dict(self.__dict__)
 
 
 # Garmin activities with heart rate whose FIT file was never parsed, or parsed for an older version.

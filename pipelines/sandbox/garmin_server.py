@@ -36,11 +36,11 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from pipelines.sandbox.fit_writer import encode_activity
+from pipelines.sandbox.local_server import LocalServer, QuietHandler, Response, encode_body
 from pipelines.sandbox.garmin_watch import FIT_SPORTS, GarminWatch, empty_sleep, generate_sample_garmin_watch
 
 TOKEN_PATH = "/personalapitoken-service/personal-api/personal-api-key/token"
@@ -71,16 +71,6 @@ class GarminRequest:
     status: int
     received_at: float
     answered_at: float
-
-
-class _Response:
-    __slots__ = ("status", "body", "headers", "content_type")
-
-    def __init__(self, status: int, body: Any = b"", headers: dict | None = None, content_type: str | None = None):
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-        self.content_type = content_type
 
 
 def _b64url(data: bytes) -> str:
@@ -135,7 +125,7 @@ def _html_error(status: int) -> str:
             f"<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n")
 
 
-class FakeGarmin:
+class FakeGarmin(LocalServer):
     """Garmin Connect's Personal API on 127.0.0.1 serving one watch. Thread-safe; a context manager."""
 
     def __init__(
@@ -187,40 +177,8 @@ class FakeGarmin:
         self._fail_rng = random.Random(0)
         self._fail_statuses: tuple[int, ...] = (500, 502, 503, 504)
 
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
-        """Starts serving in a daemon thread; returns the base URL ``http://127.0.0.1:PORT``."""
-        if self._server is not None:
-            return self.base_url  # type: ignore[return-value]
-        handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-garmin", daemon=True)
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> "FakeGarmin":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ log
     def count(self, kind: str | None = None) -> int:
@@ -386,17 +344,17 @@ class FakeGarmin:
         return self.watch.hr_stream(aid)
 
     # ------------------------------------------------------------------ dispatch
-    def _begin(self) -> tuple[float, _Response | None, str]:
+    def _begin(self) -> tuple[float, Response | None, str]:
         """Called as a request arrives: returns (received_at, an early 429 or None, violation)."""
         with self._lock:
             now = time.monotonic()
             self._in_flight += 1
             if self._in_flight > 1:
                 self._blocked_until = max(self._blocked_until, now + self.burst_retry_after)
-                return now, _Response(429, b"", {"Retry-After": str(self.burst_retry_after)}), "overlap"
+                return now, Response(429, b"", {"Retry-After": str(self.burst_retry_after)}), "overlap"
             if now < self._blocked_until:
                 wait = max(1, math.ceil(self._blocked_until - now))
-                return now, _Response(429, b"", {"Retry-After": str(wait)}), "retry_after"
+                return now, Response(429, b"", {"Retry-After": str(wait)}), "retry_after"
             return now, None, ""
 
     def _finish(self, method: str, path: str, query: dict, status: int, received: float, violation: str) -> None:
@@ -410,7 +368,7 @@ class FakeGarmin:
             elif violation == "retry_after":
                 self.retry_after_violations.append(req)
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> _Response:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> Response:
         """One request; runs under the lock (answers are computed one at a time)."""
         parts = urlsplit(raw_path)
         path = parts.path
@@ -420,22 +378,22 @@ class FakeGarmin:
                 return self._token(method, headers)
             kind = _kind(path)
             if kind == "other":
-                return _Response(404, _error(404, "Not Found"))
+                return Response(404, _error(404, "Not Found"))
             if self._throttle_queue:
                 ra = self._throttle_queue.pop(0)
                 return self._throttled(ra)
             if self._fail_queue:
                 status = self._fail_queue.pop(0)
-                return _Response(status, _html_error(status), content_type="text/html")
+                return Response(status, _html_error(status), content_type="text/html")
             if self._fail_rate > 0 and self._fail_rng.random() < self._fail_rate:
                 status = self._fail_rng.choice(self._fail_statuses)
-                return _Response(status, _html_error(status), content_type="text/html")
+                return Response(status, _html_error(status), content_type="text/html")
             auth = headers.get("authorization", "")
             token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
             if not token or not self._token_ok(token):
-                return _Response(401, b"", {"WWW-Authenticate": INVALID_TOKEN})
+                return Response(401, b"", {"WWW-Authenticate": INVALID_TOKEN})
             if method != "GET":
-                return _Response(405, _error(405, "Method Not Allowed"), {"Allow": "GET"})
+                return Response(405, _error(405, "Method Not Allowed"), {"Allow": "GET"})
             if kind == "activities":
                 return self._search(query)
             if kind == "activity":
@@ -448,9 +406,9 @@ class FakeGarmin:
                 return self._sleep_range(query)
             if kind == "daily":
                 return self._daily_range(query)
-            return _Response(200, copy.deepcopy(self.watch.profile) or {"id": self.owner_id, "userData": {}})
+            return Response(200, copy.deepcopy(self.watch.profile) or {"id": self.owner_id, "userData": {}})
 
-    def _throttled(self, retry_after: int | str) -> _Response:
+    def _throttled(self, retry_after: int | str) -> Response:
         now_m, now_w = time.monotonic(), time.time()
         if retry_after == "date":
             at = math.ceil(now_w + self.burst_retry_after)
@@ -460,22 +418,22 @@ class FakeGarmin:
             value = str(int(retry_after))
             until = now_m + int(retry_after)
         self._blocked_until = max(self._blocked_until, until)
-        return _Response(429, b"", {"Retry-After": value})
+        return Response(429, b"", {"Retry-After": value})
 
-    def _token(self, method: str, headers: dict) -> _Response:
+    def _token(self, method: str, headers: dict) -> Response:
         if method != "POST":
-            return _Response(405, _error(405, "Method Not Allowed"), {"Allow": "POST"})
+            return Response(405, _error(405, "Method Not Allowed"), {"Allow": "POST"})
         auth = headers.get("authorization")
         if not auth:
-            return _Response(400, {"message": "Missing Authorization header", "error": "BadRequestException"})
+            return Response(400, {"message": "Missing Authorization header", "error": "BadRequestException"})
         m = re.fullmatch(r"\s*ApiKey\s+(\S+)\s*", auth)
         if not m or self._key_revoked or not hmac.compare_digest(m.group(1), self.api_key):
-            return _Response(401, {"message": "Invalid API key", "error": "UnauthorizedException"})
+            return Response(401, {"message": "Invalid API key", "error": "UnauthorizedException"})
         token = self._new_token()
         self._issued += 1
         if self._issued % 2 == 0:  # every other token comes back as a JSON string
-            return _Response(200, f'"{token}"', content_type="application/json")
-        return _Response(200, token, content_type="text/plain;charset=UTF-8")
+            return Response(200, f'"{token}"', content_type="application/json")
+        return Response(200, token, content_type="text/plain;charset=UTF-8")
 
     # ------------------------------------------------------------------ data
     def _local_date(self, act: dict) -> dt.date:
@@ -486,24 +444,24 @@ class FakeGarmin:
         ids.sort(key=lambda i: (str(self._activities[i].get("startTimeGMT", "")), i), reverse=True)
         return ids
 
-    def _search(self, query: dict) -> _Response:
+    def _search(self, query: dict) -> Response:
         try:
             start = int(query.get("start") or 0)
             limit = int(query.get("limit") or 20)
         except ValueError:
-            return _Response(400, _error(400, "start and limit must be integers"))
+            return Response(400, _error(400, "start and limit must be integers"))
         if start < 0 or limit < 0:
-            return _Response(400, _error(400, "start and limit must not be negative"))
+            return Response(400, _error(400, "start and limit must not be negative"))
         if limit > self.page_limit:
-            return _Response(500, {"message": "An unexpected error has occurred.", "error": "WebApplicationException"})
+            return Response(500, {"message": "An unexpected error has occurred.", "error": "WebApplicationException"})
         lo, hi = query.get("startDate"), query.get("endDate")
         lo_d, hi_d = _date(lo), _date(hi)
         if (lo and lo_d is None) or (hi and hi_d is None):
-            return _Response(400, _error(400, "dates must be YYYY-MM-DD"))
+            return Response(400, _error(400, "dates must be YYYY-MM-DD"))
         ids = [i for i in self._sorted_ids()
                if (lo_d is None or self._local_date(self._activities[i]) >= lo_d)
                and (hi_d is None or self._local_date(self._activities[i]) <= hi_d)]
-        return _Response(200, [self._activities[i] for i in ids[start:start + limit]])
+        return Response(200, [self._activities[i] for i in ids[start:start + limit]])
 
     def _activity_id(self, text: str) -> int | None:
         try:
@@ -515,10 +473,10 @@ class FakeGarmin:
             return None
         return aid
 
-    def _activity(self, text: str) -> _Response:
+    def _activity(self, text: str) -> Response:
         aid = self._activity_id(text)
         if aid is None:
-            return _Response(404, _error(404, "Activity not found"))
+            return Response(404, _error(404, "Activity not found"))
         act = copy.deepcopy(self._activities[aid])
         summary_keys = ("startTimeLocal", "startTimeGMT", "distance", "duration", "movingDuration",
                         "elapsedDuration", "elevationGain", "elevationLoss", "averageSpeed", "maxSpeed",
@@ -537,24 +495,24 @@ class FakeGarmin:
             pass
         act["timeZoneUnitDTO"] = {"unitKey": zone, "timeZone": zone}
         act["userProfileId"] = act.get("ownerId", self.owner_id)
-        return _Response(200, act)
+        return Response(200, act)
 
-    def _download(self, text: str, headers: dict) -> _Response:
+    def _download(self, text: str, headers: dict) -> Response:
         aid = self._activity_id(text)
         if aid is None:
-            return _Response(404, _error(404, "Activity not found"))
+            return Response(404, _error(404, "Activity not found"))
         accept = headers.get("accept")
         if accept is not None:
             types = [p.split(";")[0].strip().lower() for p in accept.split(",") if p.strip()]
             if types and not any(t in ZIP_TYPES for t in types):
-                return _Response(406, b"")
+                return Response(406, b"")
         fit = self._fits[aid] if aid in self._fits else self.watch.fit_file(aid)
         if not fit:
-            return _Response(404, _error(404, "No file for this activity"))
+            return Response(404, _error(404, "No file for this activity"))
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr(f"{aid}_ACTIVITY.fit", fit)
-        return _Response(200, buf.getvalue(), {"Content-Disposition": f'attachment; filename="{aid}.zip"'},
+        return Response(200, buf.getvalue(), {"Content-Disposition": f'attachment; filename="{aid}.zip"'},
                          content_type="application/x-zip-compressed")
 
     def _range(self, lo: dt.date | None, hi: dt.date | None, longest: int) -> list[dt.date] | None:
@@ -563,33 +521,33 @@ class FakeGarmin:
         hi = min(hi, self._today)
         return [lo + dt.timedelta(days=k) for k in range((hi - lo).days + 1)]
 
-    def _hrv_range(self, rest: str) -> _Response:
+    def _hrv_range(self, rest: str) -> Response:
         parts = rest.strip("/").split("/")
         if len(parts) != 2:
-            return _Response(404, _error(404, "Not Found"))
+            return Response(404, _error(404, "Not Found"))
         days = self._range(_date(parts[0]), _date(parts[1]), MAX_HRV_DAYS)
         if days is None:
-            return _Response(400, b"")
+            return Response(400, b"")
         items = [copy.deepcopy(self._hrv[d.isoformat()]) for d in days if d.isoformat() in self._hrv]
         if not items:
-            return _Response(204, b"")
-        return _Response(200, {"hrvSummaries": items, "userProfilePk": self.owner_id})
+            return Response(204, b"")
+        return Response(200, {"hrvSummaries": items, "userProfilePk": self.owner_id})
 
-    def _sleep_range(self, query: dict) -> _Response:
+    def _sleep_range(self, query: dict) -> Response:
         days = self._range(_date(query.get("startDate")), _date(query.get("endDate")), MAX_SLEEP_DAYS)
         if days is None:
-            return _Response(400, {})
+            return Response(400, {})
         out = []
         for d in days:
             obj = self._sleep.get(d.isoformat())
             out.append(copy.deepcopy(obj) if obj is not None else empty_sleep(d.isoformat()))
-        return _Response(200, out)
+        return Response(200, out)
 
-    def _daily_range(self, query: dict) -> _Response:
+    def _daily_range(self, query: dict) -> Response:
         days = self._range(_date(query.get("startDate")), _date(query.get("endDate")), MAX_DAILY_DAYS)
         if days is None:
-            return _Response(400, b"")
-        return _Response(200, {"data": [copy.deepcopy(self._daily[d.isoformat()]) for d in days
+            return Response(400, b"")
+        return Response(200, {"data": [copy.deepcopy(self._daily[d.isoformat()]) for d in days
                                         if d.isoformat() in self._daily]})
 
 
@@ -605,16 +563,9 @@ def _fit_from_stream(act: dict, stream: tuple[list[int], list[int]]) -> bytes:
 # ---------------------------------------------------------------------- HTTP
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: FakeGarmin
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
-
-    def version_string(self) -> str:
-        return "Garmin"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence request logs
-        return
+    server_name = "Garmin"
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -632,17 +583,9 @@ class _Handler(BaseHTTPRequestHandler):
                     time.sleep(fake.latency_s)
                 resp = fake.handle(method, self.path, headers)
             except Exception as exc:  # a bug here should look like a Garmin 500, not hang the client
-                resp = _Response(500, {"message": f"An unexpected error has occurred ({type(exc).__name__}).",
+                resp = Response(500, {"message": f"An unexpected error has occurred ({type(exc).__name__}).",
                                        "error": "WebApplicationException"})
-        if isinstance(resp.body, (dict, list)):
-            payload = json.dumps(resp.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            ctype = "application/json;charset=UTF-8"
-        elif isinstance(resp.body, bytes):
-            payload = resp.body
-            ctype = resp.content_type
-        else:
-            payload = str(resp.body).encode("utf-8")
-            ctype = resp.content_type or "text/plain;charset=UTF-8"
+        payload, ctype = encode_body(resp, "application/json;charset=UTF-8", "text/plain;charset=UTF-8")
         # the answer is complete before its bytes leave: a client that waits for it never overlaps
         fake._finish(method, parts.path, query, resp.status, received, violation)
         self.send_response(resp.status)
@@ -656,17 +599,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "HEAD" and resp.status != 204 and payload:
             self.wfile.write(payload)
 
-    def do_GET(self) -> None:  # noqa: N802
-        self._serve("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._serve("DELETE")
+FakeGarmin.handler = _Handler
+FakeGarmin.thread_name = "fake-garmin"
 
 
 # ---------------------------------------------------------------------- CLI

@@ -25,10 +25,10 @@ import secrets
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from pipelines.sandbox.local_server import LocalServer, QuietHandler, Response, encode_body
 from pipelines.sandbox.sample_athlete import SampleAthlete, generate_sample_athlete
 
 API_PREFIX = "/api/v3"
@@ -76,17 +76,7 @@ def _epoch(iso_z: str) -> float:
     return dt.datetime.strptime(iso_z, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp()
 
 
-class _Response:
-    __slots__ = ("status", "body", "headers", "content_type")
-
-    def __init__(self, status: int, body: Any, headers: dict | None = None, content_type: str | None = None):
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-        self.content_type = content_type
-
-
-class FakeStrava:
+class FakeStrava(LocalServer):
     """A Strava v3 API on 127.0.0.1 serving one athlete. Thread-safe; a context manager."""
 
     def __init__(
@@ -142,40 +132,8 @@ class FakeStrava:
         self._inactive = False
 
         self.request_log: list[tuple[str, str, dict]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
-        """Starts serving in a daemon thread; returns the base URL ``http://127.0.0.1:PORT``."""
-        if self._server is not None:
-            return self.base_url  # type: ignore[return-value]
-        handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-strava", daemon=True)
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> "FakeStrava":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ tokens
     @property
@@ -354,7 +312,7 @@ class FakeStrava:
             return sum(1 for _, path, _ in self.request_log if path.startswith(API_PREFIX))
 
     # ------------------------------------------------------------------ dispatch
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> _Response:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
         parts = urlsplit(raw_path)
         path = parts.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -364,14 +322,14 @@ class FakeStrava:
             if is_api or is_oauth:
                 self.request_log.append((method, path, dict(query)))
             if self._inactive and (is_api or is_oauth):
-                return _Response(403, ERR_INACTIVE)
+                return Response(403, ERR_INACTIVE)
             if is_oauth:
                 if self._fail_oauth and self._fail_queue:
                     status, kind = self._fail_queue.pop(0)
                     return self._failure(status, kind, counted=False)
                 return self._oauth(method, path, query, headers, body)
             if not is_api:
-                return _Response(404, ERR_NOT_FOUND_PATH)
+                return Response(404, ERR_NOT_FOUND_PATH)
             if self._fail_queue:
                 status, kind = self._fail_queue.pop(0)
                 if kind == "html":
@@ -381,19 +339,19 @@ class FakeStrava:
             over = self._count(method)
             rate = self._rate_headers()
             if over:
-                return _Response(429, ERR_RATE, rate)
+                return Response(429, ERR_RATE, rate)
             resp = self._api(method, path[len(API_PREFIX):] or "/", query, headers)
             resp.headers.update(rate)
             return resp
 
-    def _failure(self, status: int, kind: str, counted: bool) -> _Response:
+    def _failure(self, status: int, kind: str, counted: bool) -> Response:
         if kind == "html":
-            return _Response(status, _html_error(status), content_type="text/html")
+            return Response(status, _html_error(status), content_type="text/html")
         body = ERR_RATE if status == 429 else {"message": _HTML_ERRORS.get(status, "Error"), "errors": []}
-        return _Response(status, body, self._rate_headers() if counted else {})
+        return Response(status, body, self._rate_headers() if counted else {})
 
     # ------------------------------------------------------------------ OAuth
-    def _oauth(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> _Response:
+    def _oauth(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> Response:
         form = dict(query)
         ctype = headers.get("content-type", "")
         if body:
@@ -401,7 +359,7 @@ class FakeStrava:
                 try:
                     form.update({k: str(v) for k, v in json.loads(body).items()})
                 except ValueError:
-                    return _Response(400, _bad_request("Application", "body"))
+                    return Response(400, _bad_request("Application", "body"))
             else:
                 form.update({k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"),
                                                            keep_blank_values=True).items()})
@@ -410,31 +368,31 @@ class FakeStrava:
         if path == "/oauth/deauthorize" and method == "POST":
             token = form.get("access_token") or _bearer(headers)
             if token not in self._access:
-                return _Response(401, ERR_AUTH)
+                return Response(401, ERR_AUTH)
             self._access.clear()
-            return _Response(200, {"access_token": token})
+            return Response(200, {"access_token": token})
         if path != "/oauth/token" or method != "POST":
-            return _Response(404, ERR_NOT_FOUND_PATH)
+            return Response(404, ERR_NOT_FOUND_PATH)
         if form.get("client_id") != self.client_id:
-            return _Response(400, _bad_request("Application", "client_id"))
+            return Response(400, _bad_request("Application", "client_id"))
         if form.get("client_secret") != self.client_secret:
-            return _Response(401, {"message": "Authorization Error",
+            return Response(401, {"message": "Authorization Error",
                                    "errors": [{"resource": "Application", "field": "client_secret",
                                                "code": "invalid"}]})
         grant = form.get("grant_type")
         if grant == "refresh_token":
             if not form.get("refresh_token") or form.get("refresh_token") != self._refresh_token:
-                return _Response(400, _bad_request("RefreshToken", "refresh_token"))
+                return Response(400, _bad_request("RefreshToken", "refresh_token"))
             scope = self._refresh_scope
             extra: dict = {}
         elif grant == "authorization_code":
             code = form.get("code", "")
             if code not in self._codes:
-                return _Response(400, _bad_request("AuthorizationCode", "code"))
+                return Response(400, _bad_request("AuthorizationCode", "code"))
             scope = self._codes.pop(code)
             extra = {"athlete": _summary_athlete(self._athlete)}
         else:
-            return _Response(400, _bad_request("Application", "grant_type"))
+            return Response(400, _bad_request("Application", "grant_type"))
         # the refresh token rotates: the old one stops working
         self._refresh_token = secrets.token_hex(20)
         self._refresh_scope = scope
@@ -448,76 +406,76 @@ class FakeStrava:
             "access_token": access,
         }
         out.update(extra)
-        return _Response(200, out)
+        return Response(200, out)
 
-    def _authorize(self, form: dict) -> _Response:
+    def _authorize(self, form: dict) -> Response:
         """The browser step: the athlete allows everything asked; redirect with a code."""
         if form.get("client_id") != self.client_id:
-            return _Response(400, _bad_request("Application", "client_id"))
+            return Response(400, _bad_request("Application", "client_id"))
         redirect_uri = form.get("redirect_uri")
         if not redirect_uri or form.get("response_type") != "code":
-            return _Response(400, _bad_request("Application", "redirect_uri" if not redirect_uri else "response_type"))
+            return Response(400, _bad_request("Application", "redirect_uri" if not redirect_uri else "response_type"))
         scope = form.get("scope") or "read,activity:read"
         code = secrets.token_hex(20)
         self._codes[code] = scope
         params = {"state": form.get("state", ""), "code": code, "scope": scope}
         sep = "&" if "?" in redirect_uri else "?"
-        return _Response(302, "", {"Location": f"{redirect_uri}{sep}{urlencode(params)}"}, content_type="text/html")
+        return Response(302, "", {"Location": f"{redirect_uri}{sep}{urlencode(params)}"}, content_type="text/html")
 
     # ------------------------------------------------------------------ API
-    def _api(self, method: str, path: str, query: dict, headers: dict) -> _Response:
+    def _api(self, method: str, path: str, query: dict, headers: dict) -> Response:
         token = _bearer(headers) or query.get("access_token")
         entry = self._access.get(token or "")
         if entry is None or entry[0] <= self.clock():
-            return _Response(401, ERR_AUTH)
+            return Response(401, ERR_AUTH)
         scopes = set(entry[1].replace(" ", ",").split(","))
         can_read = bool(scopes & {"activity:read", "activity:read_all"})
         read_all = "activity:read_all" in scopes
         if method != "GET":
-            return _Response(404, ERR_NOT_FOUND_PATH)
+            return Response(404, ERR_NOT_FOUND_PATH)
         segs = [s for s in path.split("/") if s]
         if segs == ["athlete"]:
             if "profile:read_all" in scopes:
-                return _Response(200, self._athlete)
-            return _Response(200, _summary_athlete(self._athlete))
+                return Response(200, self._athlete)
+            return Response(200, _summary_athlete(self._athlete))
         if segs == ["athlete", "zones"]:
             if "profile:read_all" not in scopes:
-                return _Response(401, _missing_scope("profile:read_all"))
-            return _Response(200, self._zones)
+                return Response(401, _missing_scope("profile:read_all"))
+            return Response(200, self._zones)
         if segs == ["athlete", "activities"]:
             if not can_read:
-                return _Response(401, _missing_scope("activity:read"))
+                return Response(401, _missing_scope("activity:read"))
             return self._list(query, read_all)
         if len(segs) in (2, 3) and segs[0] == "activities":
             try:
                 aid = int(segs[1])
             except ValueError:
-                return _Response(404, ERR_NOT_FOUND_PATH)
+                return Response(404, ERR_NOT_FOUND_PATH)
             if not can_read:
-                return _Response(401, _missing_scope("activity:read"))
+                return Response(401, _missing_scope("activity:read"))
             act = self._activities.get(aid)
             if act is None or (not read_all and act.get("visibility") == "only_me"):
-                return _Response(404, ERR_NOT_FOUND_RECORD)
+                return Response(404, ERR_NOT_FOUND_RECORD)
             if len(segs) == 2:
-                return _Response(200, _detailed(act, self._athlete))
+                return Response(200, _detailed(act, self._athlete))
             if segs[2] == "streams":
                 return self._streams_response(aid, query)
-        return _Response(404, ERR_NOT_FOUND_PATH)
+        return Response(404, ERR_NOT_FOUND_PATH)
 
-    def _list(self, query: dict, read_all: bool) -> _Response:
+    def _list(self, query: dict, read_all: bool) -> Response:
         try:
             before = int(float(query["before"])) if query.get("before") not in (None, "") else None
         except ValueError:
-            return _Response(400, _bad_request("Application", "before"))
+            return Response(400, _bad_request("Application", "before"))
         try:
             after = int(float(query["after"])) if query.get("after") not in (None, "") else None
         except ValueError:
-            return _Response(400, _bad_request("Application", "after"))
+            return Response(400, _bad_request("Application", "after"))
         try:
             page = int(query.get("page") or 1)
             per_page = int(query.get("per_page") or 30)
         except ValueError:
-            return _Response(400, _bad_request("Application", "page"))
+            return Response(400, _bad_request("Application", "page"))
         page = max(1, page)
         per_page = 30 if per_page < 1 else min(per_page, 200)
         ids = [i for i, a in self._activities.items()
@@ -526,12 +484,12 @@ class FakeStrava:
                and (before is None or self._start[i] < before)]
         ids.sort(key=lambda i: (self._start[i], i), reverse=after is None)
         chosen = ids[(page - 1) * per_page: page * per_page]
-        return _Response(200, [self._activities[i] for i in chosen])
+        return Response(200, [self._activities[i] for i in chosen])
 
-    def _streams_response(self, aid: int, query: dict) -> _Response:
+    def _streams_response(self, aid: int, query: dict) -> Response:
         stream = self._stream_for(aid)
         if stream is None:
-            return _Response(404, ERR_NOT_FOUND_PATH)
+            return Response(404, ERR_NOT_FOUND_PATH)
         keys = [k for k in (query.get("keys") or "").split(",") if k]
         key_by_type = (query.get("key_by_type") or "").lower() in ("true", "1")
         series_type = query.get("series_type") or ("distance" if "distance" in stream else "time")
@@ -554,8 +512,8 @@ class FakeStrava:
                     "resolution": resolution if resolution in RESOLUTION_POINTS else "high"}
             out.append(item)
         if key_by_type:
-            return _Response(200, {it.pop("type"): it for it in out})
-        return _Response(200, out)
+            return Response(200, {it.pop("type"): it for it in out})
+        return Response(200, out)
 
 
 # ---------------------------------------------------------------------- JSON shapes
@@ -636,18 +594,9 @@ def _synthesize_stream(act: dict) -> dict[str, list]:
 # ---------------------------------------------------------------------- HTTP
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fake: FakeStrava
-    protocol_version = "HTTP/1.1"
-    # headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK
-    # stall every response by ~40 ms on loopback
-    disable_nagle_algorithm = True
-
-    def version_string(self) -> str:
-        return "nginx"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence request logs
-        return
+    server_name = "nginx"
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -656,16 +605,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             resp = self.fake.handle(method, self.path, headers, body)
         except Exception as exc:  # a bug here should look like a Strava 500, not hang the client
-            resp = _Response(500, {"message": "Internal Server Error", "errors": [{"resource": "Server",
+            resp = Response(500, {"message": "Internal Server Error", "errors": [{"resource": "Server",
                                    "field": type(exc).__name__, "code": "error"}]})
-        if isinstance(resp.body, (dict, list)):
-            payload = json.dumps(resp.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            ctype = "application/json; charset=utf-8"
-        else:
-            payload = str(resp.body).encode("utf-8")
-            ctype = resp.content_type or "text/plain; charset=utf-8"
-        if resp.content_type and not isinstance(resp.body, (dict, list)):
-            ctype = resp.content_type
+        payload, ctype = encode_body(resp, "application/json; charset=utf-8", "text/plain; charset=utf-8")
         self.send_response(resp.status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(payload)))
@@ -676,17 +618,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "HEAD":
             self.wfile.write(payload)
 
-    def do_GET(self) -> None:  # noqa: N802
-        self._serve("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._serve("DELETE")
+FakeStrava.handler = _Handler
+FakeStrava.thread_name = "fake-strava"
 
 
 # ---------------------------------------------------------------------- CLI

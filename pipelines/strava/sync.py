@@ -26,6 +26,7 @@ import duckdb
 from pipelines import landing
 from pipelines.warehouse import transaction
 from pipelines.config import Settings
+from pipelines.sync_run import SyncCounts
 from pipelines.sync_state import get_state, set_state
 from pipelines.strava.api import MissingScope, NotFound, RateBudget, StravaApi
 from pipelines.strava.errors import StravaError, SyncStopped
@@ -39,23 +40,11 @@ Progress = Callable[[str], None]
 
 
 @dataclass
-class SyncResult:
-    complete: bool = True
-    message: str = ""
-    requests: int = 0
-    pages: int = 0
-    activities_new: int = 0
-    activities_updated: int = 0
-    activities_unchanged: int = 0
-    deleted: int = 0
+class SyncResult(SyncCounts):
     streams_fetched: int = 0
     stream_samples: int = 0
     streams_left: int = 0
-    reconciled: bool = False
     budget: dict = field(default_factory=dict)
-
-    def summary(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
 
 
 # API activities with heart rate whose stream was never fetched, or fetched for an older version.
