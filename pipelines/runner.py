@@ -88,7 +88,7 @@ def _plain_error(error) -> str:
         if e.cls_name in ours:
             return one_line(strip_class_prefix(e.message, e.cls_name))
     for e in chain:
-        if e.cls_name == "DbtCliError":
+        if e.cls_name in ("DbtCliError", "DagsterDbtCliRuntimeError"):
             return "The dbt build failed (a model or data test); run with --verbose or see the log under TRAINSMART_HOME/logs."
     last = chain[-1]
     return unexpected((last.message or "").strip().splitlines()[0] if last.message else "", last.cls_name)

@@ -76,35 +76,12 @@
 
 
 {#
-    A threshold / setting var as a double literal. Defaults live in dbt_project.yml; a
-    `default` given here is used when the project does not define the var (the wellness
-    flag thresholds of METRICS.md 6, see wellness_threshold below).
+    A threshold / setting var as a double literal. Defaults live in dbt_project.yml.
 #}
-{% macro num_var(name, default=none) -%}
-    {%- set value = var(name) if default is none else var(name, default) -%}
+{% macro num_var(name) -%}
+    {%- set value = var(name) -%}
     {%- if value is none or not modules.re.match('^[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$', value | string | trim) -%}
         {%- do exceptions.raise_compiler_error("var " ~ name ~ " must be a number, got '" ~ value ~ "'") -%}
     {%- endif -%}
     {{ dbl(value | string | trim) }}
-{%- endmacro %}
-
-
-{#
-    The wellness flag thresholds of METRICS.md section 6 with their defaults (override with
-    --vars like any other threshold):
-      hrv_suppressed_days 3, rhr_elevated_days 2, short_sleep_nights 4,
-      short_sleep_min 420 (minutes a night), low_readiness_quality_sessions 1.
-#}
-{% macro wellness_threshold(name) -%}
-    {%- set defaults = {
-        'hrv_suppressed_days': 3,
-        'rhr_elevated_days': 2,
-        'short_sleep_nights': 4,
-        'short_sleep_min': 420,
-        'low_readiness_quality_sessions': 1,
-    } -%}
-    {%- if name not in defaults -%}
-        {%- do exceptions.raise_compiler_error("unknown wellness threshold '" ~ name ~ "'") -%}
-    {%- endif -%}
-    {{ num_var(name, defaults[name]) }}
 {%- endmacro %}

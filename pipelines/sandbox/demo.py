@@ -120,17 +120,26 @@ def _print_summary(settings) -> int:
     con = warehouse.connect_reader(settings.snapshot_path)
     try:
         rows = con.execute("""
-            select sport_type, count(*) as activities, round(sum(distance_km), 1) as km
-            from main.activities group by sport_type order by activities desc""").fetchall()
+            select category, count(*) as activities, count(*) filter (where source = 'garmin') as from_garmin,
+                   round(sum(distance_km), 1) as km
+            from main.activities group by category order by activities desc""").fetchall()
+        recovery = con.execute("""
+            select week_start, flag, message from main.training_flags
+            where flag in ('hrv_suppressed', 'resting_hr_elevated', 'short_sleep', 'trained_on_low_readiness')
+            order by week_start desc, flag limit 6""").fetchall()
     finally:
         con.close()
     print(f"\nDatabase: {settings.db_path}")
     print(f"Snapshot for ad hoc SQL: {settings.snapshot_path}")
     html = next((f for f in report.files if f.suffix == ".html"), None)
     print(f"Weekly report for the week of {report.week_start}: {html} (and its .eml beside it)")
-    print("Activities per sport:")
-    for sport, n, km in rows:
-        print(f"  {sport:<16} {n:>5}  {km or 0:>8} km")
+    print("Activities per category (of which only on the Garmin watch, not on Strava):")
+    for category, n, garmin, km in rows:
+        print(f"  {category:<10} {n:>5} ({garmin:>2})  {km or 0:>8} km")
+    if recovery:
+        print("Recovery flags from the Garmin watch (HRV, resting HR, sleep), latest first:")
+        for week, flag, message in recovery:
+            print(f"  week of {week}: {flag}: {message}")
     env = f"TRAINSMART_HOME={DEMO_HOME} TRAINSMART_DB={DEMO_HOME / 'training.duckdb'}"
     print("\nTry a query:")
     print(f'  {env} uv run trainsmart sql "select week_start, run_distance_km, easy_share, weekly_load '

@@ -1,8 +1,7 @@
 -- One row per raised flag (METRICS.md section 6), on complete weeks only. `value` and
--- `threshold` follow the table of section 6; thresholds are dbt vars (the wellness ones
--- default in macros/trainsmart_vars.sql, wellness_threshold). Messages describe the load
--- or recovery pattern and suggest an action in plain words; they never diagnose
--- overtraining, illness or injury risk.
+-- `threshold` follow the table of section 6; thresholds are dbt vars (dbt_project.yml).
+-- Messages describe the load or recovery pattern and suggest an action in plain words;
+-- they never diagnose overtraining, illness or injury risk.
 
 with
 
@@ -210,13 +209,13 @@ hrv_suppressed as (
         'hrv_suppressed' as flag,
         'warning' as severity,
         cast(hrv_suppressed_days as {{ type_double() }}) as value,
-        {{ wellness_threshold('hrv_suppressed_days') }} as threshold,
+        {{ num_var('hrv_suppressed_days') }} as threshold,
         {{ dbt.concat([
             "'On '", fmt_integer('hrv_suppressed_days'),
             "' days this week your heart rate variability of the last 7 nights was clearly below your usual range of the two months before. This often means recovery is lagging behind training: keep the next days easy, or rest, until it is back in range.'"
         ]) }} as message
     from weeks
-    where hrv_suppressed_days >= {{ wellness_threshold('hrv_suppressed_days') }}
+    where hrv_suppressed_days >= {{ num_var('hrv_suppressed_days') }}
 
 ),
 
@@ -228,13 +227,13 @@ resting_hr_elevated as (
         'resting_hr_elevated' as flag,
         'warning' as severity,
         cast(rhr_elevated_days as {{ type_double() }}) as value,
-        {{ wellness_threshold('rhr_elevated_days') }} as threshold,
+        {{ num_var('rhr_elevated_days') }} as threshold,
         {{ dbt.concat([
             "'On '", fmt_integer('rhr_elevated_days'),
             "' days this week your resting heart rate was 5 or more beats per minute above your average of the two months before. Take it easy until it settles, and skip hard sessions while you feel run down.'"
         ]) }} as message
     from weeks
-    where rhr_elevated_days >= {{ wellness_threshold('rhr_elevated_days') }}
+    where rhr_elevated_days >= {{ num_var('rhr_elevated_days') }}
 
 ),
 
@@ -246,16 +245,16 @@ short_sleep as (
         'short_sleep' as flag,
         'info' as severity,
         avg_sleep_min as value,
-        {{ wellness_threshold('short_sleep_min') }} as threshold,
+        {{ num_var('short_sleep_min') }} as threshold,
         {{ dbt.concat([
             "'You slept '", fmt_hours_minutes('avg_sleep_min'), "' a night on average this week ('",
             fmt_integer('sleep_nights'), "' nights recorded), less than '",
-            fmt_hours_minutes(wellness_threshold('short_sleep_min')),
+            fmt_hours_minutes(num_var('short_sleep_min')),
             "'. Sleep is when training turns into fitness: aim for an earlier bedtime, above all before hard sessions.'"
         ]) }} as message
     from weeks
-    where sleep_nights >= {{ wellness_threshold('short_sleep_nights') }}
-      and avg_sleep_min < {{ wellness_threshold('short_sleep_min') }}
+    where sleep_nights >= {{ num_var('short_sleep_nights') }}
+      and avg_sleep_min < {{ num_var('short_sleep_min') }}
 
 ),
 
@@ -267,13 +266,13 @@ trained_on_low_readiness as (
         'trained_on_low_readiness' as flag,
         'warning' as severity,
         cast(quality_on_low_readiness as {{ type_double() }}) as value,
-        {{ wellness_threshold('low_readiness_quality_sessions') }} as threshold,
+        {{ num_var('low_readiness_quality_sessions') }} as threshold,
         {{ dbt.concat([
             fmt_integer('quality_on_low_readiness'),
             "' of your hard runs this week fell on a day when your heart rate variability or resting heart rate was off your usual range. On such mornings swap the hard session for an easy run or rest, and do it once your numbers are back to normal.'"
         ]) }} as message
     from weeks
-    where quality_on_low_readiness >= {{ wellness_threshold('low_readiness_quality_sessions') }}
+    where quality_on_low_readiness >= {{ num_var('low_readiness_quality_sessions') }}
 
 ),
 
