@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 
 import matplotlib
 
@@ -17,7 +18,7 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from pipelines.report.data import Intensity, WeekData  # noqa: E402
+from pipelines.report.data import WELLNESS_WEEKS, Intensity, WeekData  # noqa: E402
 from pipelines.report.weeks import ONE_DAY, week_end  # noqa: E402
 
 # Colours shared with the HTML (render.py) so the text and the pictures agree.
@@ -33,6 +34,10 @@ FITNESS = "#1c7ed6"
 FATIGUE = "#c2255c"
 FORM_POS = "#2f9e44"
 FORM_NEG = "#e03131"
+HRV = "#1c7ed6"
+HRV_BAND = "#d3f9d8"
+HRV_LOW = "#e03131"
+NIGHTLY = "#8a96a3"
 
 WIDTH_IN = 5.0     # shown 550 px wide in the mail (about 340 px on a phone)
 DPI = 200          # 1000 px wide: sharp on a phone, still small as PNG
@@ -220,9 +225,79 @@ def fitness_chart(daily: list[dict], week_start: dt.date) -> bytes:
         return _png(fig)
 
 
+# -- HRV trend against its normal range ------------------------------------------------------------
+def _ms(ln_value: float | None) -> float | None:
+    return math.exp(ln_value) if ln_value is not None else None
+
+
+def hrv_chart(wellness: list[dict], week_start: dt.date, first_day: dt.date | None = None) -> bytes:
+    """The 7-day HRV (mean ln rMSSD over 7 nights, drawn in ms = exp) as a line, its normal range
+    (60-day baseline mean ± 0.5 SD of ln rMSSD, in ms) as a band, the nightly rMSSD as dots, days
+    below the range in red, the reported week shaded; `first_day` is the left end of the x axis."""
+    sunday = week_end(week_start)
+    if wellness:  # the data may start later (the athlete's first day)
+        first_day = max(first_day or wellness[0]["date"], wellness[0]["date"])
+    first_day = first_day or week_start
+    dates = [w["date"] for w in wellness]
+    line = [_ms(w.get("hrv_7d")) for w in wellness]
+    low = [_ms(w["hrv_base_mean"] - 0.5 * w["hrv_base_sd"])
+           if w.get("hrv_base_mean") is not None and w.get("hrv_base_sd") is not None else None for w in wellness]
+    high = [_ms(w["hrv_base_mean"] + 0.5 * w["hrv_base_sd"])
+            if w.get("hrv_base_mean") is not None and w.get("hrv_base_sd") is not None else None for w in wellness]
+    nightly = [(w["date"], w["hrv_rmssd"]) for w in wellness if w.get("hrv_rmssd") is not None]
+    below = [(w["date"], _ms(w["hrv_7d"])) for w in wellness if w.get("hrv_suppressed") and w.get("hrv_7d") is not None]
+    with plt.rc_context(RC):
+        fig = Figure(figsize=(WIDTH_IN, 3.0))
+        ax = fig.add_subplot()
+        ax.axvspan(week_start - ONE_DAY / 2, sunday + ONE_DAY / 2, color="#fff1e6", zorder=0, linewidth=0)
+        ax.yaxis.grid(True, color=GRID, linewidth=0.8, zorder=0)
+        ax.tick_params(axis="both", length=0)
+        handles = []
+        if any(v is not None for v in low):
+            ax.fill_between(dates, [v if v is not None else math.nan for v in low],
+                            [v if v is not None else math.nan for v in high], color=HRV_BAND, linewidth=0, zorder=1)
+            handles.append(matplotlib.patches.Patch(color=HRV_BAND, label="Normal range"))
+        if nightly:
+            ax.scatter([d for d, _ in nightly], [v for _, v in nightly], s=9, color=NIGHTLY, linewidths=0, zorder=2)
+            handles.append(matplotlib.lines.Line2D([], [], color=NIGHTLY, marker="o", markersize=3.5, linestyle="none",
+                                                   label="Each night"))
+        if any(v is not None for v in line):
+            ax.plot(dates, [v if v is not None else math.nan for v in line], color=HRV, linewidth=2.2, zorder=3)
+            handles.append(matplotlib.lines.Line2D([], [], color=HRV, linewidth=2.2, label="7-day average"))
+        if below:
+            ax.scatter([d for d, _ in below], [v for _, v in below], s=22, color=HRV_LOW, linewidths=0, zorder=4)
+            handles.append(matplotlib.lines.Line2D([], [], color=HRV_LOW, marker="o", markersize=4.5, linestyle="none",
+                                                   label="Below range"))
+        last = next(((d, v) for d, v in zip(reversed(dates), reversed(line)) if v is not None), None)
+        if last is not None:
+            ax.annotate(f"{last[1]:.0f}", last, xytext=(5, 0), textcoords="offset points", va="center", fontsize=11,
+                        fontweight="bold", color=HRV_LOW if below and below[-1][0] == last[0] else HRV)
+        values = [v for v in line + low + high + [v for _, v in nightly] if v is not None]
+        if values:
+            lo, hi = min(values), max(values)
+            pad = max((hi - lo) * 0.12, 2.0)
+            ax.set_ylim(max(lo - pad, 0), hi + pad)
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=True))
+        ax.set_ylabel("rMSSD (ms)")
+        # every second Monday, ending with the reported week's
+        mondays = [week_start - dt.timedelta(weeks=k) for k in range(0, 52, 2)
+                   if week_start - dt.timedelta(weeks=k) >= first_day][::-1]
+        ax.set_xticks(mondays, [f"{d.day} {d:%b}" for d in mondays])
+        ax.set_xlim(first_day - ONE_DAY, sunday + dt.timedelta(days=4))
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=len(handles),
+                   handlelength=1.1, columnspacing=0.9, handletextpad=0.35, borderaxespad=0, fontsize=10)
+        fig.subplots_adjust(left=0.11, right=0.93, top=0.95, bottom=0.2)
+        return _png(fig)
+
+
+def hrv_window_start(week_start: dt.date, weeks: int) -> dt.date:
+    return week_start - dt.timedelta(weeks=weeks - 1)
+
+
 # -- all of them ---------------------------------------------------------------------------------
 def render_charts(week: WeekData) -> dict[str, bytes]:
-    """{name: png} for the charts that have something to show: 'volume', 'intensity', 'fitness'."""
+    """{name: png} for the charts that have something to show: 'volume', 'intensity', 'fitness', and
+    'hrv' for a week with wellness data and HRV values in the 8 weeks up to its Sunday."""
     charts: dict[str, bytes] = {}
     volume = [(h["week_start"], (float(h["row"].get("run_distance_km") or 0.0) if h["row"] is not None else None))
               for h in week.history]
@@ -233,4 +308,7 @@ def render_charts(week: WeekData) -> dict[str, bytes]:
         charts["intensity"] = intensity_chart(week.intensity, week.baseline_intensity)
     if week.daily:
         charts["fitness"] = fitness_chart(week.daily, week.week_start)
+    if week.has_wellness and any(w.get("hrv_rmssd") is not None or w.get("hrv_7d") is not None
+                                 for w in week.wellness):
+        charts["hrv"] = hrv_chart(week.wellness, week.week_start, hrv_window_start(week.week_start, WELLNESS_WEEKS))
     return charts

@@ -7,8 +7,11 @@ republishes when it is done (pipelines/warehouse.py).
 `load_week(settings, week_start, athlete_id=None)` returns a `WeekData` with:
 the week's `weekly_training_summary` row; the same numbers averaged over the 4 weeks
 before it; the intensity mix; 12 weeks of volume; 12 weeks of daily fitness / fatigue /
-form; consistency; the week's flags and activities. A week without training (or before
-the athlete's first activity) still loads: `has_training` is False and the report says so.
+form; consistency; the week's flags and activities; and, when `daily_wellness` exists, the
+wellness days (HRV, resting HR, sleep, readiness) of the 8 weeks ending on the week's
+Sunday. A week without training (or before the athlete's first activity) still loads:
+`has_training` is False and the report says so; a week without wellness data (or an older
+database without `daily_wellness`) has `has_wellness` False.
 """
 
 from __future__ import annotations
@@ -26,10 +29,16 @@ from pipelines.report.weeks import ONE_WEEK, week_end, week_of
 
 HISTORY_WEEKS = 12
 BASELINE_WEEKS = 4
+WELLNESS_WEEKS = 8  # the HRV trend: 8 weeks ending on the week's Sunday
 SEVERITY_ORDER = {"alert": 0, "warning": 1, "info": 2}
-# within a severity: load and fatigue first, then how the running was done, then habits
-FLAG_ORDER = ["overreaching", "deep_fatigue", "acwr_high", "volume_spike", "long_run_spike", "no_rest_day",
-              "high_monotony", "easy_share_low", "too_many_quality_sessions", "no_strength", "low_consistency"]
+# within a severity: load, fatigue and the body's signals first, then how the running was done, then habits
+FLAG_ORDER = ["overreaching", "hrv_suppressed", "resting_hr_elevated", "trained_on_low_readiness", "deep_fatigue",
+              "acwr_high", "volume_spike", "long_run_spike", "no_rest_day", "high_monotony", "easy_share_low",
+              "too_many_quality_sessions", "short_sleep", "no_strength", "low_consistency"]
+# flags about recovery (METRICS.md section 6): shown in the report's recovery section
+WELLNESS_FLAGS = ("hrv_suppressed", "resting_hr_elevated", "short_sleep", "trained_on_low_readiness")
+WELLNESS_COLUMNS = ["date", "resting_hr", "hrv_rmssd", "sleep_min", "ln_rmssd", "hrv_7d", "hrv_base_mean",
+                    "hrv_base_sd", "hrv_suppressed", "rhr_base", "rhr_elevated", "sleep_7d", "readiness"]
 
 # (column of weekly_training_summary, label, unit kind) for "this week vs the 4 weeks before"
 COMPARED = [
@@ -130,6 +139,8 @@ class WeekData:
     activities: list[Activity]
     first_week: dt.date | None = None         # the athlete's first week with data
     notes: list[str] = field(default_factory=list)
+    wellness: list[dict[str, Any]] = field(default_factory=list)  # daily_wellness rows, 8 weeks to Sunday
+    has_wellness_table: bool = False          # False on an older database without daily_wellness
 
     @property
     def week_end(self) -> dt.date:
@@ -150,6 +161,26 @@ class WeekData:
         """A column of the week's summary row (default when absent or null)."""
         value = (self.summary or {}).get(column)
         return default if value is None else value
+
+    @property
+    def wellness_week(self) -> list[dict[str, Any]]:
+        """The week's daily_wellness rows (Monday..Sunday, up to the as-of date)."""
+        return [w for w in self.wellness if self.week_start <= w["date"] <= self.week_end]
+
+    @property
+    def has_wellness(self) -> bool:
+        """Any HRV, resting HR or sleep value on a day of this week."""
+        return any(w.get("resting_hr") is not None or w.get("hrv_rmssd") is not None or w.get("sleep_min") is not None
+                   for w in self.wellness_week)
+
+    @property
+    def wellness_flags(self) -> list[Flag]:
+        return [f for f in self.flags if f.flag in WELLNESS_FLAGS]
+
+    @property
+    def training_flags(self) -> list[Flag]:
+        """The flags other than the recovery ones (overreaching stays here: it is about load too)."""
+        return [f for f in self.flags if f.flag not in WELLNESS_FLAGS]
 
     @property
     def runs(self) -> list[Activity]:
@@ -295,13 +326,37 @@ def _load(con, tables, week_start: dt.date, as_of: dt.date, athlete_id: int | No
                                   FLAG_ORDER.index(f.flag) if f.flag in FLAG_ORDER else len(FLAG_ORDER), f.flag))
 
     activities = _activities(con, tables, athlete_id, week_start) if "main.activities" in tables else []
+    wellness = _wellness(con, tables, athlete_id, week_start) if "main.daily_wellness" in tables else []
 
     return WeekData(
         week_start=week_start, as_of=as_of, athlete_id=athlete_id,
         athlete_name=_athlete_name(con, tables, athlete_id), summary=summary,
         baseline_weeks=len(baseline_rows), comparisons=comparisons, intensity=intensity,
         baseline_intensity=baseline_intensity, history=history, daily=daily, flags=flags,
-        activities=activities, first_week=first_week)
+        activities=activities, first_week=first_week, wellness=wellness,
+        has_wellness_table="main.daily_wellness" in tables)
+
+
+def _wellness(con, tables, athlete_id, week_start) -> list[dict[str, Any]]:
+    """daily_wellness over the WELLNESS_WEEKS weeks ending on the week's Sunday (columns the
+    table lacks read as null / false), numbers as floats, booleans never null."""
+    cols = tables["main.daily_wellness"]
+    if "date" not in cols:
+        return []
+    select = [c if c in cols else f"null as {c}" for c in WELLNESS_COLUMNS]
+    first = week_start - (WELLNESS_WEEKS - 1) * ONE_WEEK
+    rows = _dicts(con.execute(
+        f"select {', '.join(select)} from main.daily_wellness where athlete_id is not distinct from ? "
+        "and date between ? and ? order by date", [athlete_id, first, week_end(week_start)]))
+    for r in rows:
+        r["date"] = _as_date(r["date"])
+        for key in ("resting_hr", "hrv_rmssd", "sleep_min", "ln_rmssd", "hrv_7d", "hrv_base_mean", "hrv_base_sd",
+                    "rhr_base", "sleep_7d"):
+            r[key] = _num(r[key])
+        r["hrv_suppressed"] = bool(r["hrv_suppressed"])
+        r["rhr_elevated"] = bool(r["rhr_elevated"])
+        r["readiness"] = str(r["readiness"]).lower() if r["readiness"] is not None else None
+    return rows
 
 
 def _num(value, default=None) -> float | None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
+import re
 import textwrap
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -41,7 +43,13 @@ CHART_ALT = {
     "volume": "Bar chart: running distance per week for the last 12 weeks, this week highlighted",
     "intensity": "Stacked bars: share of easy, moderate and hard running this week and the 4 weeks before",
     "fitness": "Lines: fitness, fatigue and form over the last 12 weeks",
+    "hrv": "Line: 7-day average heart rate variability over the last 8 weeks against your normal range, "
+           "with each night as a dot",
 }
+NO_WELLNESS = ("No wellness data this week (HRV, resting HR, sleep come from a Garmin watch: "
+               "`trainsmart sync` with GARMIN_PERSONAL_API_KEY).")
+SLEEP_TARGET_MIN = 420  # 7 hours, the short_sleep threshold
+RHR_MARGIN = 5          # bpm above the 60-day average: rhr_elevated
 
 
 # -- formatting ---------------------------------------------------------------------------------
@@ -63,6 +71,22 @@ def fmt_duration_short(minutes: float | None) -> str:
         return "–"
     h, m = divmod(int(round(minutes)), 60)
     return f"{h}h {m:02d}m" if h else f"{m} min"
+
+
+def fmt_hm(minutes: float | None) -> str:
+    """Sleep as h:mm (7:05), whole minutes cut off like the marts' messages do."""
+    if minutes is None:
+        return "–"
+    h, m = divmod(int(math.floor(minutes)), 60)
+    return f"{h}:{m:02d}"
+
+
+def fmt_sleep(minutes: float | None) -> str:
+    """Sleep in words (6 h 23 min, 7 h), whole minutes cut off: the same text as the short_sleep message."""
+    if minutes is None:
+        return "–"
+    h, m = divmod(int(math.floor(minutes)), 60)
+    return f"{h} h {m} min" if m else f"{h} h"
 
 
 def fmt_m(v: float | None) -> str:
@@ -169,12 +193,36 @@ def explain_flag(flag: Flag) -> tuple[str, str | None, str]:
                 f"(the flag is below {fmt_pct(t)}).",
                 f"put {MIN_RUNS_PER_WEEK} short runs on fixed days in your calendar: short and regular beats long "
                 "and rare.")
+    if name == "hrv_suppressed":
+        return ("Your HRV stayed below your normal range",
+                f"On {plural(v or 0, 'day')} your 7-day heart rate variability (HRV) was below your normal range "
+                "(your average of the two months before, minus half its usual spread); the flag starts at "
+                f"{plural(t if t is not None else 3, 'day')}.",
+                "keep the next days easy or rest, and save the next hard session for when your 7-day HRV is back "
+                "in its range. Sleep, regular meals and a calmer schedule help it come back.")
+    if name == "resting_hr_elevated":
+        return ("Your resting heart rate was up",
+                f"On {plural(v or 0, 'day')} your morning resting heart rate was {RHR_MARGIN} or more beats per "
+                "minute above your average of the two months before.",
+                "take easy days until it settles back to your usual level; if you feel run down or unwell, rest "
+                "rather than train.")
+    if name == "short_sleep":
+        return ("Short nights",
+                f"You slept {fmt_sleep(v)} a night on average, less than {fmt_sleep(t or SLEEP_TARGET_MIN)}.",
+                "aim for 7 to 9 hours: go to bed 30 minutes earlier, above all before hard sessions and the long run.")
+    if name == "trained_on_low_readiness":
+        return ("A hard session on a day your body asked for recovery",
+                f"{plural(v or 0, 'quality session')} fell on a day when your HRV was below or your resting heart "
+                "rate above your normal range.",
+                "look at your numbers in the morning: on a low-readiness day swap the hard session for an easy run "
+                "or rest, and do it a day or two later once they are back to normal.")
     if name == "overreaching":
-        return ("Several load warnings at once: time to back off",
-                f"{plural(v or 0, 'load warning')} (volume jump, load jump, same-every-day, fatigue, no rest day) "
-                "showed up together this week.",
+        return ("Several load and recovery warnings at once: time to back off",
+                f"{plural(v or 0, 'warning')} (volume jump, load jump, same-every-day, fatigue, no rest day, HRV "
+                "below or resting heart rate above your normal range) showed up together this week.",
                 "make it a lighter week: about a third less running, all of it easy, with at least two rest days. "
-                "Build up again the week after.")
+                "Your body's signals count too: build up again only once your HRV and resting heart rate are back "
+                "in their normal range.")
     return (name.replace("_", " ").capitalize(), None,
             "look at the pattern behind this flag and adjust your plan.")
 
@@ -214,6 +262,11 @@ def what_went_well(week: WeekData) -> list[str]:
     acwr = week.get("acwr_end")
     if acwr is not None and 0.8 <= acwr <= 1.3 and "acwr_high" not in raised:
         good.append(f"This week's load is in line with your last month ({acwr:.2f}× your average).")
+    r = recovery_numbers(week)
+    if r["hrv_ranged_days"] >= 4 and not r["hrv_suppressed_days"] and "hrv_suppressed" not in raised:
+        good.append("Your HRV stayed within (or above) your normal range all week.")
+    if r["sleep_nights"] >= 4 and r["avg_sleep_min"] >= SLEEP_TARGET_MIN and "short_sleep" not in raised:
+        good.append(f"{fmt_sleep(r['avg_sleep_min'])} of sleep a night on average.")
     return good
 
 
@@ -364,15 +417,10 @@ def render_text(week: WeekData) -> str:
 
     if week.flags:
         L += ["", _heading(f"What to change ({len(week.flags)})")]
-        for f in week.flags:
-            title, detail, action = explain_flag(f)
-            label = SEVERITY_STYLE.get(f.severity, SEVERITY_STYLE["info"])[0]
-            L.append("")
-            L.extend(_wrap(f"{title}", indent="    ", first=f"[{label}] "))
-            described = f.message.strip() or detail
-            if described:
-                L.extend(_wrap(described, indent="    "))
-            L.extend(_wrap(f"Next week: {action}", indent="    "))
+        for f in week.training_flags:
+            L += ["", *_flag_text(f)]
+        if week.wellness_flags:
+            L += ["", *_wrap(recovery_pointer(week), indent="    ", first="  > ")]
     good = what_went_well(week)
     if good:
         L += ["", _heading("What went well" if week.flags else "No warnings this week - what went well")]
@@ -406,6 +454,9 @@ def render_text(week: WeekData) -> str:
     L += ["", _heading("Fitness, fatigue and form")]
     L.extend(_fitness_lines(week))
 
+    L += ["", _heading(RECOVERY_TITLE)]
+    L.extend(_recovery_lines(week))
+
     L += ["", _heading("Consistency, rest and strength")]
     habits = _habit_rows(week)
     width = max(len(label) for label, _ in habits) + 3
@@ -425,6 +476,60 @@ def render_text(week: WeekData) -> str:
 
     L += ["", "-- ", *_wrap(footer_sentence(week))]
     return "\n".join(L) + "\n"
+
+
+def _flag_text(f: Flag) -> list[str]:
+    title, detail, action = explain_flag(f)
+    label = SEVERITY_STYLE.get(f.severity, SEVERITY_STYLE["info"])[0]
+    out = _wrap(f"{title}", indent="    ", first=f"[{label}] ")
+    described = f.message.strip() or detail
+    if described:
+        out.extend(_wrap(described, indent="    "))
+    out.extend(_wrap(f"Next week: {action}", indent="    "))
+    return out
+
+
+def recovery_pointer(week: WeekData) -> str:
+    """One line in "What to change" for the recovery flags, which are explained in the recovery section."""
+    titles = "; ".join(explain_flag(f)[0] for f in week.wellness_flags)
+    n = len(week.wellness_flags)
+    more = "Plus " if week.training_flags else ""
+    return (f"{more}{plural(n, 'recovery signal')} ({titles}): explained with what to do under "
+            f"“{RECOVERY_TITLE}” below.")
+
+
+def _recovery_lines(week: WeekData) -> list[str]:
+    if not week.has_wellness:
+        return [f"  {NO_WELLNESS}"]  # one line, not wrapped
+    L: list[str] = []
+    for sentence in recovery_sentences(week):
+        L.extend(_wrap(sentence, indent="    ", first="  "))
+    trend = hrv_trend(week)
+    if any(row is not None for _, row in trend):
+        L += ["", "  7-day HRV at the end of each week (ms) and your normal range:"]
+        for sunday, row in trend:
+            marker = "  <- this week" if sunday == week.week_end else ""
+            if row is None:
+                L.append(f"  {fmt_day(sunday):>10}      –{marker}")
+                continue
+            band = hrv_range_ms(row)
+            normal = f"normal {band[0]:.0f}–{band[1]:.0f}" if band else "no normal range yet"
+            below = "  below" if row.get("hrv_suppressed") else ""
+            L.append(f"  {fmt_day(sunday):>10} {_exp(row['hrv_7d']):6.0f}  {normal}{below}{marker}")
+    L += ["", f"  {'':10}  {'rest HR':>7} {'(usual)':>7} {'HRV ms':>6} {'sleep':>6}  readiness"]
+    for day, row in recovery_days(week):
+        row = row or {}
+        rhr = row.get("resting_hr")
+        rhr_text = ("–" if rhr is None else f"{rhr:.0f}") + (" ▲" if row.get("rhr_elevated") else "  ")
+        base = row.get("rhr_base")
+        hrv = row.get("hrv_rmssd")
+        readiness = {"low": "LOW", "normal": "normal"}.get(row.get("readiness"), "–")
+        L.append(f"  {fmt_day(day):10}  {rhr_text:>7} {'(' + format(base, '.0f') + ')' if base is not None else '':>7} "
+                 f"{'–' if hrv is None else format(hrv, '.0f'):>6} {fmt_hm(row.get('sleep_min')):>6}  {readiness}")
+    L.extend(_wrap(READINESS_NOTE, indent="  "))
+    for f in week.wellness_flags:
+        L += ["", *_flag_text(f)]
+    return L
 
 
 def _days_and_activities(week: WeekData) -> list[tuple[dt.date, Activity | None]]:
@@ -548,8 +653,125 @@ def _habit_rows(week: WeekData) -> list[tuple[str, str]]:
     return rows
 
 
+# -- recovery: HRV, resting heart rate, sleep -------------------------------------------------------
+RECOVERY_TITLE = "Recovery: HRV, resting heart rate, sleep"
+RECOVERY_NOTE = ("From your Garmin watch. HRV is the 7-day average of ln rMSSD, shown in ms; the green band is "
+                 "your normal range (60-day average ± half its standard deviation, the smallest worthwhile change).")
+READINESS_NOTE = (f"▲ resting heart rate {RHR_MARGIN}+ bpm above your usual (its 60-day average) · LOW readiness: "
+                  "HRV below or resting heart rate above your normal range.")
+
+
+def _exp(v: float | None) -> float | None:
+    return math.exp(v) if v is not None else None
+
+
+def hrv_range_ms(day: dict) -> tuple[float, float] | None:
+    """The day's normal HRV range in ms: exp(baseline mean ± 0.5 × SD of ln rMSSD)."""
+    m, sd = day.get("hrv_base_mean"), day.get("hrv_base_sd")
+    if m is None or sd is None:
+        return None
+    return math.exp(m - 0.5 * sd), math.exp(m + 0.5 * sd)
+
+
+def recovery_numbers(week: WeekData) -> dict:
+    """The week's wellness in a few numbers (from its daily_wellness rows)."""
+    days = week.wellness_week
+    hrv = [d for d in days if d.get("hrv_7d") is not None]
+    last = hrv[-1] if hrv else None
+    rhr = [d["resting_hr"] for d in days if d.get("resting_hr") is not None]
+    sleep = [d["sleep_min"] for d in days if d.get("sleep_min") is not None]
+    return {
+        "hrv_7d_ms": _exp(last["hrv_7d"]) if last else None,
+        "hrv_last": last,
+        "hrv_range": hrv_range_ms(last) if last else None,
+        "hrv_nights": sum(1 for d in days if d.get("hrv_rmssd") is not None),
+        "hrv_ranged_days": sum(1 for d in hrv if hrv_range_ms(d) is not None),
+        "hrv_suppressed_days": sum(1 for d in days if d.get("hrv_suppressed")),
+        "avg_rhr": sum(rhr) / len(rhr) if rhr else None,
+        "rhr_base": next((d["rhr_base"] for d in reversed(days) if d.get("rhr_base") is not None), None),
+        "rhr_elevated_days": sum(1 for d in days if d.get("rhr_elevated")),
+        "sleep_nights": len(sleep),
+        "avg_sleep_min": sum(sleep) / len(sleep) if sleep else None,
+        "low_days": [d["date"] for d in days if d.get("readiness") == "low"],
+        "rated_days": sum(1 for d in days if d.get("readiness") is not None),
+    }
+
+
+def _day_list(days: list[dt.date]) -> str:
+    names = [f"{d:%a}" for d in days]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def recovery_sentences(week: WeekData) -> list[str]:
+    """What the week's HRV, resting heart rate, sleep and readiness were, in plain words."""
+    r = recovery_numbers(week)
+    out = []
+    if r["hrv_7d_ms"] is not None and r["hrv_range"] is not None:
+        lo, hi = r["hrv_range"]
+        where = ("below" if r["hrv_last"].get("hrv_suppressed") else "above" if r["hrv_7d_ms"] > hi else "within")
+        if where != "within" and round(lo) <= round(r["hrv_7d_ms"]) <= round(hi):
+            where = "just " + where  # 53.4 against 50–53.3: not "53, above 50–53"
+        sentence = (f"HRV: your 7-day average ended the week at {r['hrv_7d_ms']:.0f} ms, {where} your normal range "
+                    f"of {lo:.0f}–{hi:.0f} ms")
+        if r["hrv_suppressed_days"]:
+            sentence += f"; it was below the range on {plural(r['hrv_suppressed_days'], 'day')} this week"
+        out.append(sentence + ".")
+    elif r["hrv_7d_ms"] is not None:
+        out.append(f"HRV: your 7-day average ended the week at {r['hrv_7d_ms']:.0f} ms. Your normal range needs 30 "
+                   "nights with HRV in the 60 days before; until then there is nothing to compare it with.")
+    elif r["hrv_nights"]:
+        out.append(f"HRV on {plural(r['hrv_nights'], 'night')}; the 7-day average needs 4 nights out of 7.")
+    else:
+        out.append("No HRV recorded this week.")
+    if r["avg_rhr"] is not None:
+        sentence = f"Resting heart rate: {r['avg_rhr']:.0f} bpm on average"
+        if r["rhr_base"] is not None:
+            sentence += f" (your usual: {r['rhr_base']:.0f} bpm)"
+        if r["rhr_elevated_days"]:
+            sentence += f"; {RHR_MARGIN}+ bpm above your usual on {plural(r['rhr_elevated_days'], 'day')}"
+        out.append(sentence + ".")
+    else:
+        out.append("No resting heart rate recorded this week.")
+    if r["avg_sleep_min"] is not None:
+        short = " (under 7 hours)" if r["avg_sleep_min"] < SLEEP_TARGET_MIN else ""
+        out.append(f"Sleep: {fmt_sleep(r['avg_sleep_min'])} a night on average{short}, "
+                   f"{plural(r['sleep_nights'], 'night')} recorded.")
+    else:
+        out.append("No sleep recorded this week.")
+    if r["low_days"]:
+        when = "every day" if len(r["low_days"]) == len(week.wellness_week) == 7 else f"on {_day_list(r['low_days'])}"
+        out.append(f"Readiness was low {when}: HRV below or resting heart rate above your normal range.")
+    elif r["rated_days"]:
+        out.append("Readiness was normal on every day with enough data.")
+    return out
+
+
+def recovery_days(week: WeekData) -> list[tuple[dt.date, dict | None]]:
+    """(day, its daily_wellness row or None) for Monday..Sunday up to the as-of date."""
+    by_day = {d["date"]: d for d in week.wellness_week}
+    out = []
+    for i in range(7):
+        day = week.week_start + dt.timedelta(days=i)
+        if day > week.as_of:
+            break
+        out.append((day, by_day.get(day)))
+    return out
+
+
+def hrv_trend(week: WeekData) -> list[tuple[dt.date, dict | None]]:
+    """(Sunday, the last row with a 7-day HRV in that week) for the weeks of the HRV chart."""
+    out = []
+    mondays = sorted({w["date"] - dt.timedelta(days=w["date"].weekday()) for w in week.wellness})
+    for monday in mondays:
+        rows = [w for w in week.wellness if monday <= w["date"] <= monday + dt.timedelta(days=6)
+                and w.get("hrv_7d") is not None]
+        out.append((monday + dt.timedelta(days=6), rows[-1] if rows else None))
+    return out
+
+
 def footer_sentence(week: WeekData) -> str:
-    return (f"Made by trainsmart from your Strava data up to {fmt_day(week.as_of)} {week.as_of.year}. "
+    sources = "Strava and Garmin data" if week.has_wellness else "Strava data"
+    return (f"Made by trainsmart from your {sources} up to {fmt_day(week.as_of)} {week.as_of.year}. "
             "These numbers describe training-load patterns; they are not medical advice. "
             "If something hurts, rest and ask a professional.")
 
@@ -639,6 +861,57 @@ def _rows_table(rows: list[list[str]], header: list[str] | None = None, align: l
     return "".join(out)
 
 
+def _badge(text: str, color: str, background: str) -> str:
+    return (f'<span style="display:inline-block;padding:0 6px;border-radius:8px;background:{background};'
+            f'color:{color};font-size:11px;line-height:16px;font-weight:700;">{E(text)}</span>')
+
+
+def _nowrap_ranges(escaped: str) -> str:
+    """Keep "50–53 ms" on one line (browsers break after an en dash)."""
+    return re.sub(r"(\d+–\d+ ms)", r'<span style="white-space:nowrap;">\1</span>', escaped)
+
+
+def _recovery_html(week: WeekData, cids: dict[str, str]) -> str:
+    if not week.has_wellness:
+        code = (f'<code style="font-family:Menlo,Consolas,monospace;font-size:13px;background:#f1f3f5;'
+                f'padding:1px 4px;border-radius:3px;">')
+        line = E(NO_WELLNESS).replace("`trainsmart sync`", f"{code}trainsmart sync</code>")
+        return _section(RECOVERY_TITLE, _p(line, f"font-size:14px;line-height:20px;color:{MUTED};"))
+    parts = [_img(cids, "hrv")]
+    if "hrv" in cids:
+        parts.append('<div style="height:8px;line-height:8px;font-size:1px;">&nbsp;</div>')
+    parts.extend(_p(_nowrap_ranges(E(sentence)), "font-size:14px;line-height:20px;margin:0 0 6px;")
+                 for sentence in recovery_sentences(week))
+    rows = []
+    for day, row in recovery_days(week):
+        row = row or {}
+        rhr, base = row.get("resting_hr"), row.get("rhr_base")
+        if rhr is None:
+            rhr_cell = f'<span style="color:{MUTED};">–</span>'
+        elif row.get("rhr_elevated"):
+            rhr_cell = f'<strong style="color:{ch.HRV_LOW};">{rhr:.0f}&nbsp;▲</strong>'
+        else:
+            rhr_cell = f"{rhr:.0f}"
+        if base is not None:
+            rhr_cell += f' <span style="color:{MUTED};font-size:13px;">({base:.0f})</span>'
+        hrv = row.get("hrv_rmssd")
+        readiness = row.get("readiness")
+        if readiness == "low":
+            ready_cell = _badge("LOW", "#c92a2a", "#fff5f5")
+        elif readiness == "normal":
+            ready_cell = f'<span style="color:{MUTED};">normal</span>'
+        else:
+            ready_cell = f'<span style="color:{MUTED};">–</span>'
+        rows.append([f'<span style="color:{MUTED};white-space:nowrap;">{E(fmt_day(day))}</span>', rhr_cell,
+                     "–" if hrv is None else f"{hrv:.0f}", E(fmt_hm(row.get("sleep_min"))), ready_cell])
+    parts.append('<div style="height:6px;line-height:6px;font-size:1px;">&nbsp;</div>')
+    parts.append(_rows_table(rows, ["Day", "Resting HR (usual)", "HRV ms", "Sleep h:mm", "Readiness"],
+                             ["left", "right", "right", "right", "right"]))
+    parts.append(_p(E(READINESS_NOTE), f"font-size:12px;line-height:17px;color:{MUTED};margin:8px 0 12px;"))
+    parts.extend(_flag_card(f) for f in week.wellness_flags)
+    return _section(RECOVERY_TITLE, "".join(parts), RECOVERY_NOTE)
+
+
 def render_html(week: WeekData, subject: str, cids: dict[str, str]) -> str:
     monday, sunday = week.week_start, week.week_end
     body: list[str] = []
@@ -669,7 +942,10 @@ def render_html(week: WeekData, subject: str, cids: dict[str, str]) -> str:
 
     # flags, what went well
     if week.flags:
-        body.append(_section(f"What to change ({len(week.flags)})", "".join(_flag_card(f) for f in week.flags),
+        cards = "".join(_flag_card(f) for f in week.training_flags)
+        if week.wellness_flags:
+            cards += _p(E(recovery_pointer(week)), f"font-size:14px;line-height:20px;color:{MUTED};")
+        body.append(_section(f"What to change ({len(week.flags)})", cards,
                              "Most important first. Patterns in your training log, with a suggestion for each."))
     good = what_went_well(week)
     if good:
@@ -715,6 +991,9 @@ def render_html(week: WeekData, subject: str, cids: dict[str, str]) -> str:
                              + '<div style="height:10px;line-height:10px;font-size:1px;">&nbsp;</div>' + fit
                              + _p(E(form_sentence(week)), f"font-size:13px;line-height:19px;color:{MUTED};margin:10px 0 0;"),
                              "ACWR: load of the last 7 days against your weekly average of the last 4 weeks."))
+
+    # recovery
+    body.append(_recovery_html(week, cids))
 
     # habits
     habit_rows = [[E(label), f"<strong>{E(value)}</strong>"] for label, value in _habit_rows(week)]
