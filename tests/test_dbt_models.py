@@ -724,4 +724,4 @@ def test_snapshot_serves_marts_views_and_the_documented_queries(build: Build, tm
         out, err = io.StringIO(), io.StringIO()
         assert adhoc_sql.run_query(settings, query, out=out, err=err) == 0, (query, err.getvalue())
         assert "rows)" in out.getvalue() or "(1 row)" in out.getvalue()
-    assert len(_doc_queries()) == len(_doc_queries("README.md")) == 5
+    assert len(_doc_queries()) == len(_doc_queries("README.md")) == 6
