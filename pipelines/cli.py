@@ -150,6 +150,37 @@ def cmd_auth(args, settings: Settings) -> int:
     return authorize(settings, port=args.port, open_browser=not args.no_browser)
 
 
+def cmd_webhook(args, settings: Settings) -> int:
+    """serve: the event receiver; subscribe: create the push subscription; status: both sides."""
+    from pipelines.webhooks import subscription
+    from pipelines.webhooks.receiver import Receiver
+    from pipelines.webhooks.store import EventStore
+
+    if args.action == "serve":
+        if not settings.strava_webhook_verify_token:
+            raise ConfigError("Set STRAVA_WEBHOOK_VERIFY_TOKEN (any secret string) before serving the webhook receiver.")
+        receiver = Receiver(EventStore(settings.home), settings.strava_webhook_verify_token, args.host, args.port)
+        print(f"Receiving Strava events at {receiver.url} (Ctrl-C stops); the next sync applies them.",
+              file=sys.stderr, flush=True)
+        try:
+            receiver.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            receiver.stop()
+        return 0
+    if args.action == "subscribe":
+        if not args.callback:
+            raise ConfigError("webhook subscribe needs --callback URL (where `trainsmart webhook serve` answers).")
+        created = subscription.subscribe(settings, args.callback)
+        print(f"Subscribed: Strava pushes events to {created['callback_url']} (subscription {created['id']}).",
+              file=sys.stderr)
+        return 0
+    for line in subscription.status_lines(settings):
+        print(line)
+    return 0
+
+
 def cmd_demo(args, settings: Settings) -> int:
     from pipelines.sandbox.demo import run_demo
 
@@ -213,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8723, help="local port for the OAuth redirect (default 8723)")
     p.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
     p.set_defaults(func=cmd_auth)
+
+    p = sub.add_parser("webhook", help="Strava push events: serve the receiver, subscribe, status")
+    p.add_argument("action", choices=["serve", "subscribe", "status"])
+    p.add_argument("--host", default="127.0.0.1", help="serve: the address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8724, help="serve: the port (default 8724)")
+    p.add_argument("--callback", help="subscribe: the public URL of the receiver, ending in /strava/webhook")
+    p.set_defaults(func=cmd_webhook)
 
     p = sub.add_parser("demo", help="run the whole pipeline on the bundled sample athlete")
     p.add_argument("--export", action="store_true", help="use the sample athlete's bulk export instead of the API")

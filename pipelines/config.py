@@ -88,6 +88,8 @@ class Settings:
     garmin_api_key: str | None = field(default=None, repr=False)
     garmin_key_file: Path = Path(GARMIN_KEY_FILE)
     garmin_base_url: str = GARMIN_BASE_URL
+    # the verify token of the Strava push subscription (webhook serve / subscribe)
+    strava_webhook_verify_token: str | None = field(default=None, repr=False)
 
     @property
     def garmin_token_file(self) -> Path:
@@ -186,5 +188,6 @@ def load_settings() -> Settings:
         reconcile_days=_int_env("STRAVA_RECONCILE_DAYS") if _env("STRAVA_RECONCILE_DAYS") else 7,
         garmin_api_key=_env("GARMIN_PERSONAL_API_KEY"),
         garmin_key_file=Path(GARMIN_KEY_FILE).expanduser(),
+        strava_webhook_verify_token=_env("STRAVA_WEBHOOK_VERIFY_TOKEN"),
         garmin_base_url=(_env("GARMIN_PERSONAL_API_BASE_URL", GARMIN_BASE_URL) or GARMIN_BASE_URL).rstrip("/"),
     )

@@ -35,6 +35,12 @@ def print_status(settings: Settings, out=sys.stdout) -> int:
         todo = streams_left(con)
         if todo:
             print(f"Heart-rate streams still to fetch: {todo}", file=out)
+        deauthorized = con.execute("select value from raw.sync_state where key = 'strava_deauthorized'").fetchone()
+        if deauthorized:
+            at = dt.datetime.fromtimestamp(json.loads(deauthorized[0])["at"])
+            print(f"Strava: the athlete withdrew trainsmart's access on {at:%Y-%m-%d %H:%M}; syncing from Strava "
+                  "has stopped (run `trainsmart auth` to connect again)", file=out)
+        _print_webhooks(settings, out)
         _print_garmin(settings, con, out)
         print("Last runs:", file=out)
         for kind, started, finished, status, requests, message in con.execute("""
@@ -56,6 +62,19 @@ def print_status(settings: Settings, out=sys.stdout) -> int:
         con.close()
     _print_reports(settings, out)
     return 0
+
+
+def _print_webhooks(settings: Settings, out) -> None:
+    from pipelines.webhooks.store import EventStore
+
+    store = EventStore(settings.home)
+    subscription = store.subscription()
+    if subscription is None:
+        return
+    counts = store.counts()
+    print(f"Strava webhooks: subscription {subscription['id']} -> {subscription['callback_url']}; events "
+          f"{counts.get('pending', 0)} pending, {counts.get('applied', 0)} applied, {counts.get('ignored', 0)} ignored",
+          file=out)
 
 
 def _print_garmin(settings: Settings, con, out) -> None:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
 import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -301,6 +306,306 @@ def test_fail_next(athlete):
         r = requests.get(fake.base_url + "/api/v3/athlete", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 500 and r.json()["message"] == "Internal Server Error"
         assert "X-RateLimit-Usage" in r.headers
+
+
+# --------------------------------------------------------------------------- push subscriptions (webhooks)
+
+
+class Callback:
+    """A tiny webhook receiver: records every request and answers as told.
+
+    get_mode: "echo" (Strava's handshake done right), "403", "wrong" (another challenge),
+    "slow_once" (the next GET answers right but after 2.2 s). post_statuses: the statuses of
+    the next POSTs ("slow" answers 200 after 2.2 s); 200 once they are used up.
+    """
+
+    def __init__(self, verify_token: str = "STRAVA-tok"):
+        self.verify_token = verify_token
+        self.get_mode = "echo"
+        self.post_statuses: list[int | str] = []
+        self.gets: list[dict[str, str]] = []
+        self.posts: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                return
+
+            def _answer(self, status: int, body: dict) -> None:
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self):  # noqa: N802
+                q = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                outer.gets.append(q)
+                mode, challenge = outer.get_mode, q.get("hub.challenge", "")
+                if mode == "slow_once":
+                    outer.get_mode = "echo"
+                    time.sleep(2.2)
+                if mode == "403" or q.get("hub.verify_token") != outer.verify_token:
+                    return self._answer(403, {"error": "verify token mismatch"})
+                return self._answer(200, {"hub.challenge": "nope" if mode == "wrong" else challenge})
+
+            def do_POST(self):  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.posts.append(({k.lower(): v for k, v in self.headers.items()}, raw))
+                status = outer.post_statuses.pop(0) if outer.post_statuses else 200
+                if status == "slow":
+                    time.sleep(2.2)
+                    status = 200
+                self._answer(int(status), {})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/strava/webhook"
+
+    def events(self) -> list[dict]:
+        return [json.loads(raw) for _, raw in self.posts]
+
+    def __enter__(self) -> "Callback":
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def subscribe(fake: FakeStrava, callback: Callback, **extra) -> requests.Response:
+    form = {"client_id": fake.client_id, "client_secret": fake.client_secret, "callback_url": callback.url,
+            "verify_token": callback.verify_token, **extra}
+    return requests.post(fake.base_url + "/api/v3/push_subscriptions", data=form, timeout=10)
+
+
+def test_push_subscription_handshake_list_and_delete(athlete):
+    clock = Clock(dt.datetime(2026, 11, 25, 10, 3, tzinfo=dt.timezone.utc).timestamp())
+    with FakeStrava(tiny_athlete(athlete, 3), clock=clock) as fake, Callback() as cb:
+        url = fake.base_url + "/api/v3/push_subscriptions"
+        creds = {"client_id": "12345", "client_secret": "fake-secret"}
+        assert requests.get(url, params=creds).json() == [] and fake.subscription is None
+
+        # query parameters work as well as a form body
+        r = requests.post(url, params={**creds, "callback_url": cb.url, "verify_token": "STRAVA-tok"})
+        assert r.status_code == 201
+        sid = r.json()["id"]
+        assert r.json() == {"id": sid} and fake.subscription_id == sid
+        assert len(cb.gets) == 1
+        hello = cb.gets[0]
+        assert hello["hub.mode"] == "subscribe" and hello["hub.verify_token"] == "STRAVA-tok"
+        assert len(hello["hub.challenge"]) >= 16  # random, and the 201 says it came back
+
+        listed = requests.get(url, params=creds)
+        assert listed.status_code == 200
+        assert listed.json() == [{"id": sid, "resource_state": 2, "application_id": 12345, "callback_url": cb.url,
+                                  "created_at": "2026-11-25T10:03:00Z", "updated_at": "2026-11-25T10:03:00Z"}]
+        assert fake.subscription == listed.json()[0]
+
+        again = subscribe(fake, cb)  # one subscription per application
+        assert again.status_code == 400 and again.json() == {
+            "message": "Bad Request",
+            "errors": [{"resource": "PushSubscription", "field": "", "code": "already exists"}]}
+        assert len(cb.gets) == 1  # refused before any handshake
+
+        # the application's credentials, checked like the token endpoint's
+        bad = {"client_id": "12345", "client_secret": "nope"}
+        for r in (requests.get(url, params=bad), requests.delete(f"{url}/{sid}", params=bad),
+                  requests.post(url, data={**bad, "callback_url": cb.url, "verify_token": "STRAVA-tok"}),
+                  requests.get(url, params={"client_id": "999", "client_secret": "fake-secret"})):
+            assert r.status_code == 401 and r.json()["message"] == "Authorization Error"
+            assert r.json()["errors"][0]["resource"] == "Application"
+
+        gone = requests.delete(f"{url}/{sid + 1}", params=creds)
+        assert gone.status_code == 404 and gone.json()["errors"][0]["resource"] == "PushSubscription"
+
+        # no rate limit counts these calls, and no access token is needed
+        assert fake.rate_usage() == {"overall_15min": 0, "overall_daily": 0, "read_15min": 0, "read_daily": 0}
+        assert fake.api_request_count() == 0
+
+        # stravalib: list, delete (credentials in a form body), subscribe again
+        c = client_for(fake)
+        assert [s.id for s in c.list_subscriptions(client_id=12345, client_secret="fake-secret")] == [sid]
+        c.delete_subscription(sid, client_id=12345, client_secret="fake-secret")  # 204
+        assert fake.subscription is None and requests.get(url, params=creds).json() == []
+        made = c.create_subscription(client_id=12345, client_secret="fake-secret", callback_url=cb.url,
+                                     verify_token="STRAVA-tok")
+        assert made.id == fake.subscription_id != sid
+        deleted = requests.delete(f"{url}/{made.id}", params=creds)
+        assert deleted.status_code == 204 and deleted.content == b""
+
+
+def test_push_subscription_refused_when_the_callback_fails_the_handshake(athlete):
+    with FakeStrava(tiny_athlete(athlete, 3)) as fake, Callback() as cb:
+        def refused(code: str, **extra) -> None:
+            r = subscribe(fake, cb, **extra)
+            assert r.status_code == 400, r.text
+            assert r.json() == {"message": "Bad Request", "errors": [
+                {"resource": "PushSubscription", "field": "callback url", "code": code}]}
+            assert fake.subscription is None
+
+        cb.get_mode = "403"
+        refused("GET to callback URL does not return 200")
+        cb.get_mode = "wrong"
+        refused("not verifiable")
+        cb.get_mode = "echo"
+        refused("GET to callback URL does not return 200", verify_token="another-token")  # receiver says 403
+        assert cb.gets[-1]["hub.verify_token"] == "another-token"
+        closed = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+        port = closed.server_address[1]
+        closed.server_close()  # nothing listens there any more
+        refused("GET to callback URL does not return 200", callback_url=f"http://127.0.0.1:{port}/hook")
+
+        cb.get_mode = "slow_once"  # the right answer, but after 2.2 s
+        started = time.monotonic()
+        refused("GET to callback URL does not return 200")
+        assert 1.9 < time.monotonic() - started < 3.0
+        r = subscribe(fake, cb)  # answered at once now
+        assert r.status_code == 201 and r.json()["id"] == fake.subscription_id
+
+        r = requests.post(fake.base_url + "/api/v3/push_subscriptions",
+                          data={"client_id": "12345", "client_secret": "fake-secret", "verify_token": "x"})
+        assert r.status_code == 400
+
+
+def test_push_event_delivers_strava_json_and_retries(athlete):
+    with FakeStrava(tiny_athlete(athlete, 3)) as fake, Callback() as cb:
+        with pytest.raises(RuntimeError):
+            fake.push_event("activity", 1, "create")
+        assert subscribe(fake, cb).status_code == 201
+        sid = fake.subscription_id
+
+        attempts = fake.push_event("activity", 16_000_000_001, "update", {"title": "Messy"}, event_time=1516126040)
+        assert [s for s, _ in attempts] == [200] and attempts[0][1] < 2
+        headers, raw = cb.posts[-1]
+        assert headers["content-type"] == "application/json"
+        event = json.loads(raw)
+        assert list(event) == ["aspect_type", "event_time", "object_id", "object_type", "owner_id",
+                               "subscription_id", "updates"]
+        assert event == {"aspect_type": "update", "event_time": 1516126040, "object_id": 16_000_000_001,
+                         "object_type": "activity", "owner_id": 4242, "subscription_id": sid,
+                         "updates": {"title": "Messy"}}
+
+        cb.posts.clear()
+        cb.post_statuses = [500, 500, 500, 500]
+        attempts = fake.push_event("activity", 7, "delete", owner_id=99, subscription_id=1)
+        assert [s for s, _ in attempts] == [500, 500, 500]  # three attempts in all
+        assert len(cb.posts) == 3 and len({raw for _, raw in cb.posts}) == 1
+        assert cb.events()[0] | {"event_time": 0} == {
+            "aspect_type": "delete", "event_time": 0, "object_id": 7, "object_type": "activity",
+            "owner_id": 99, "subscription_id": 1, "updates": {}}
+        assert abs(cb.events()[0]["event_time"] - time.time()) < 5
+
+        cb.posts.clear()
+        cb.post_statuses = ["slow"]  # 200, but too late: Strava tries again
+        attempts = fake.push_event("activity", 8, "create")
+        assert attempts[0][0] is None and attempts[0][1] >= 1.9 and [s for s, _ in attempts[1:]] == [200]
+        assert len(cb.posts) == 2
+        assert fake.push_log[-1] == (cb.events()[-1], attempts)
+
+
+def test_push_create_update_delete(athlete):
+    with FakeStrava(tiny_athlete(athlete, 3)) as fake, Callback() as cb:
+        with pytest.raises(RuntimeError):  # no subscription: nothing changes
+            fake.push_create(dict(athlete.activities[-1], id=None))
+        assert len(fake.activities()) == 3
+        assert subscribe(fake, cb).status_code == 201
+        c, _ = login(fake)
+
+        def last() -> dict:
+            e = cb.events()[-1]
+            assert e["owner_id"] == 4242 and e["object_type"] == "activity"
+            assert e["subscription_id"] == fake.subscription_id
+            return {k: e[k] for k in ("aspect_type", "object_id", "updates")}
+
+        base = dict(athlete.activities[-1], id=None, name="Morning Run", sport_type="Run", type="Run",
+                    visibility="everyone", private=False)
+        aid = fake.push_create(base)
+        assert last() == {"aspect_type": "create", "object_id": aid, "updates": {}}
+        assert c.get_activity(aid).name == "Morning Run"  # the world changed before the event
+
+        fake.push_update(aid, name="Messy")
+        assert last() == {"aspect_type": "update", "object_id": aid, "updates": {"title": "Messy"}}
+        fake.push_update(aid, sport_type="Ride", type="Ride")
+        assert last()["updates"] == {"type": "Ride"}
+        fake.push_update(aid, sport_type="TrailRun")
+        assert last()["updates"] == {"type": "TrailRun"}
+        fake.push_update(aid, private=True)
+        assert last()["updates"] == {"private": "true"}
+        assert fake.activities()[-1]["visibility"] == "only_me"
+        fake.push_update(aid, visibility="followers_only", name="Visible")
+        assert last()["updates"] == {"title": "Visible", "private": "false"}
+        attempts = fake.push_update(aid, distance=1234.5)
+        assert last()["updates"] == {} and [s for s, _ in attempts] == [200]
+        assert float(c.get_activity(aid).distance) == 1234.5
+
+        fake.push_delete(aid)
+        assert last() == {"aspect_type": "delete", "object_id": aid, "updates": {}}
+        with pytest.raises(exc.ObjectNotFound):
+            c.get_activity(aid)
+        assert len(cb.posts) == 8
+
+
+def test_push_events_without_read_all_follow_visibility(athlete):
+    with FakeStrava(tiny_athlete(athlete, 3), scope="read,activity:read") as fake, Callback() as cb:
+        assert subscribe(fake, cb).status_code == 201
+        aid = fake.push_create(dict(athlete.activities[-1], id=None, visibility="everyone", private=False))
+        fake.push_update(aid, visibility="only_me")  # the application may no longer see it: a delete
+        fake.push_update(aid, name="Hidden rename")  # nothing for an activity it cannot see
+        fake.push_update(aid, visibility="everyone")  # visible again: a create
+        hidden = fake.push_create(dict(athlete.activities[-1], id=None, visibility="only_me"))
+        assert fake.push_delete(hidden) == []
+        assert [(e["aspect_type"], e["object_id"], e["updates"]) for e in cb.events()] == [
+            ("create", aid, {}), ("delete", aid, {}), ("create", aid, {})]
+
+
+def test_deauthorize_revokes_every_token_and_pushes_the_athlete_event(athlete):
+    with FakeStrava(tiny_athlete(athlete, 3)) as fake, Callback() as cb:
+        assert fake.deauthorize() == []  # no subscription: only the tokens go
+        code = fake.issue_authorization_code()
+        c = client_for(fake)
+        c.exchange_code_for_token(client_id=12345, client_secret="fake-secret", code=code)
+        assert c.get_athlete().id == 4242
+
+        assert subscribe(fake, cb).status_code == 201
+        refresh = fake.current_refresh_token
+        attempts = fake.deauthorize()
+        assert [s for s, _ in attempts] == [200]
+        event = cb.events()[-1]
+        assert event.pop("event_time") > 0
+        assert event == {"aspect_type": "update", "object_id": 4242, "object_type": "athlete", "owner_id": 4242,
+                         "subscription_id": fake.subscription_id, "updates": {"authorized": "false"}}
+        with pytest.raises(exc.AccessUnauthorized):  # the access token is gone
+            c.get_athlete()
+        with pytest.raises(exc.Fault) as err:  # and so is the refresh token
+            c.refresh_access_token(client_id=12345, client_secret="fake-secret", refresh_token=refresh)
+        assert err.value.response.status_code == 400
+        assert err.value.response.json()["errors"] == [
+            {"resource": "RefreshToken", "field": "refresh_token", "code": "invalid"}]
+
+        before = len(cb.posts)  # Strava tells nothing about an athlete who revoked the application
+        fake.push_create(dict(athlete.activities[-1], id=None, name="After revoking"))
+        assert len(cb.posts) == before
+
+        # authorizing again brings everything back; the application revoking itself is a deauthorization too
+        code = fake.issue_authorization_code()
+        c.exchange_code_for_token(client_id=12345, client_secret="fake-secret", code=code)
+        assert c.get_athlete().id == 4242
+        info = c.refresh_access_token(client_id=12345, client_secret="fake-secret",
+                                      refresh_token=fake.current_refresh_token)
+        r = requests.post(fake.base_url + "/oauth/deauthorize", data={"access_token": info["access_token"]})
+        assert r.status_code == 200
+        deadline = time.monotonic() + 5
+        while len(cb.posts) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert cb.events()[-1]["updates"] == {"authorized": "false"}
+        with pytest.raises(exc.Fault):
+            c.refresh_access_token(client_id=12345, client_secret="fake-secret",
+                                   refresh_token=info["refresh_token"])
 
 
 # --------------------------------------------------------------------------- streams

@@ -1,6 +1,7 @@
 """What runs unattended: the nightly sync and the Monday report, in the athlete's time zone,
-a first backfill continued every quarter hour while the daily budget lasts, and a short
-email when a run fails (if SMTP is configured)."""
+a first backfill continued every quarter hour while the daily budget lasts, Strava's
+webhook events applied within a minute, and a short email when a run fails (if SMTP is
+configured)."""
 
 import dagster as dg
 
@@ -13,7 +14,7 @@ TIMEZONE = athlete_timezone(load_settings())
 nightly_sync = dg.ScheduleDefinition(
     name="nightly_sync", job=sync_and_build, cron_schedule="0 3 * * *", execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily 03:00: pull new activities from Strava and rebuild the models.",
+    description="Daily 03:00: pull from Strava and Garmin and rebuild the models.",
 )
 
 weekly_report = dg.build_schedule_from_partitioned_job(
@@ -76,4 +77,22 @@ def continue_backfill(context: dg.SensorEvaluationContext):
     return dg.RunRequest(run_key=f"continue-{last[0]}")  # one continuation per stopped run
 
 
-defs = dg.Definitions(schedules=[nightly_sync, weekly_report], sensors=[email_on_failure, continue_backfill])
+@dg.sensor(name="strava_events", job=sync_and_build, minimum_interval_seconds=60,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Webhook events stored by `trainsmart webhook serve` (a new, edited or deleted "
+                       "activity, a deauthorization) start a sync that applies them: one request per "
+                       "event instead of a listing.")
+def strava_events(context: dg.SensorEvaluationContext):
+    from pipelines.webhooks.store import EventStore
+
+    pending = EventStore(load_settings().home).pending()
+    if not pending:
+        return dg.SkipReason("no pending webhook events")
+    if context.instance.get_runs(dg.RunsFilter(job_name=sync_and_build.name, statuses=[
+            dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]), limit=1):
+        return dg.SkipReason("a sync is running; it or the next one applies the events")
+    return dg.RunRequest(run_key=f"events-{pending[-1].id}")  # one run per batch of events
+
+
+defs = dg.Definitions(schedules=[nightly_sync, weekly_report],
+                      sensors=[email_on_failure, continue_backfill, strava_events])

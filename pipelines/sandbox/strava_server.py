@@ -9,6 +9,15 @@ streams, zones and errors, refresh-token rotation, the two rate-limit windows wi
 activities and the 403 of an inactive application.  Fault switches make it fail on
 purpose.
 
+Push subscriptions (Strava's Webhook Events API) work too: ``POST /api/v3/push_subscriptions``
+(client id and secret, ``callback_url``, ``verify_token``) first validates the callback with
+the ``hub.challenge`` GET handshake (200 and the challenge echoed within 2 s), ``GET`` lists
+the application's one subscription and ``DELETE /api/v3/push_subscriptions/{id}`` removes it;
+these calls count against no rate limit.  Tests then change the world and push the event
+Strava would send (``push_create``, ``push_update``, ``push_delete``, ``deauthorize``) or
+any event (``push_event``), delivered like Strava: a POST of the event JSON that counts
+only when answered 200 within 2 s, three attempts in all.
+
 Run it by hand::
 
     python -m pipelines.sandbox.strava_server --port 8765 --end-date 2026-11-25
@@ -28,6 +37,8 @@ import time
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import requests
+
 from pipelines.sandbox.local_server import LocalServer, QuietHandler, Response, encode_body
 from pipelines.sandbox.sample_athlete import SampleAthlete, generate_sample_athlete
 
@@ -35,6 +46,9 @@ API_PREFIX = "/api/v3"
 STREAM_TYPES = ("time", "latlng", "distance", "altitude", "velocity_smooth", "heartrate", "cadence",
                 "watts", "temp", "moving", "grade_smooth")
 RESOLUTION_POINTS = {"low": 100, "medium": 1000, "high": 10000}
+PUSH_PATH = API_PREFIX + "/push_subscriptions"
+CALLBACK_TIMEOUT_S = 2.0  # Strava's limit for the handshake and for acknowledging an event
+PUSH_ATTEMPTS = 3  # an event is tried up to three times in all
 
 # Strava's error bodies
 ERR_AUTH = {"message": "Authorization Error",
@@ -47,6 +61,12 @@ ERR_RATE = {"message": "Rate Limit Exceeded",
             "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]}
 ERR_INACTIVE = {"message": "Forbidden",
                 "errors": [{"resource": "Application", "field": "Status", "code": "Inactive"}]}
+ERR_SUBSCRIPTION_EXISTS = {"message": "Bad Request",
+                           "errors": [{"resource": "PushSubscription", "field": "", "code": "already exists"}]}
+ERR_SUBSCRIPTION_NOT_FOUND = {"message": "Resource Not Found",
+                              "errors": [{"resource": "PushSubscription", "field": "id", "code": "not found"}]}
+CALLBACK_NOT_200 = "GET to callback URL does not return 200"
+CALLBACK_NOT_VERIFIABLE = "not verifiable"
 
 
 def _missing_scope(scope: str) -> dict:
@@ -56,6 +76,11 @@ def _missing_scope(scope: str) -> dict:
 
 def _bad_request(resource: str, field: str, code: str = "invalid") -> dict:
     return {"message": "Bad Request", "errors": [{"resource": resource, "field": field, "code": code}]}
+
+
+def _bad_application(field: str) -> dict:
+    return {"message": "Authorization Error",
+            "errors": [{"resource": "Application", "field": field, "code": "invalid"}]}
 
 
 _HTML_ERRORS = {
@@ -120,6 +145,12 @@ class FakeStrava(LocalServer):
         self._refresh_scope = scope
         self._access: dict[str, tuple[float, str]] = {}  # token -> (expires_at, scope)
         self._codes: dict[str, str] = {}  # authorization code -> scope
+        self._authorized = True  # False after the athlete revoked the application (deauthorize)
+
+        # push subscription (webhooks): one per application
+        self._subscription: dict | None = None
+        self._next_subscription_id = 120_475
+        self.push_log: list[tuple[dict, list[tuple[int | None, float]]]] = []  # (event, attempts)
 
         # rate limits
         self._window15 = None
@@ -302,20 +333,205 @@ class FakeStrava(LocalServer):
             self._synth_cache[aid] = _synthesize_stream(act)
         return self._synth_cache[aid]
 
+    # ------------------------------------------------------------------ push subscriptions (webhooks)
+    @property
+    def subscription(self) -> dict | None:
+        """The application's push subscription as ``GET /push_subscriptions`` lists it, or None."""
+        with self._lock:
+            return copy.deepcopy(self._subscription)
+
+    @property
+    def subscription_id(self) -> int | None:
+        with self._lock:
+            return None if self._subscription is None else int(self._subscription["id"])
+
+    def push_event(self, object_type: str, object_id: int, aspect_type: str, updates: dict | None = None,
+                   owner_id: int | None = None, subscription_id: int | None = None,
+                   event_time: int | None = None) -> list[tuple[int | None, float]]:
+        """POSTs one event to the subscription's callback, as Strava does; changes nothing upstream.
+
+        An attempt counts only when answered 200 within 2 s; Strava tries three times in all
+        (here one right after the other).  Returns ``(status or None, seconds)`` per attempt
+        (None: no answer in time, or no connection).  Raises RuntimeError without a subscription.
+        """
+        with self._lock:
+            sub = self._require_subscription()
+            event = {
+                "aspect_type": aspect_type,
+                "event_time": int(event_time if event_time is not None else self.clock()),
+                "object_id": int(object_id),
+                "object_type": object_type,
+                "owner_id": int(owner_id if owner_id is not None else self._athlete["id"]),
+                "subscription_id": int(subscription_id if subscription_id is not None else sub["id"]),
+                "updates": copy.deepcopy(updates) if updates is not None else {},
+            }
+            callback = sub["callback_url"]
+        attempts = _deliver(callback, event)
+        with self._lock:
+            self.push_log.append((event, attempts))
+        return attempts
+
+    def push_create(self, activity: dict, stream: dict | None = None) -> int:
+        """`add_activity`, then the ``create`` event; returns the activity id.
+
+        As on Strava, no event goes out for an athlete who revoked the application, nor for an
+        "only me" activity when the authorization lacks ``activity:read_all``.
+        """
+        with self._lock:
+            self._require_subscription()
+            aid = self.add_activity(activity, stream)
+            send = self._pertains(_is_private(self._activities[aid]))
+        if send:
+            self.push_event("activity", aid, "create")
+        return aid
+
+    def push_update(self, activity_id: int, **fields: Any) -> list[tuple[int | None, float]]:
+        """`edit_activity`, then the event Strava sends; returns the delivery attempts ([]: none sent).
+
+        ``updates`` holds what Strava reports: ``title`` (new name), ``type`` (the new sport
+        type, or the new type when only that changed) and ``private`` ("true"/"false");
+        any other edit sends ``updates: {}``.  ``visibility`` and ``private`` are kept in step.
+        Without ``activity:read_all`` an activity turning "only me" is a ``delete`` event and one
+        turning visible again a ``create`` event, as Strava does for such applications.
+        """
+        with self._lock:
+            self._require_subscription()
+            before = copy.deepcopy(self._activities[int(activity_id)])
+            if "visibility" in fields and "private" not in fields:
+                fields["private"] = fields["visibility"] == "only_me"
+            elif "private" in fields and "visibility" not in fields:
+                was = before.get("visibility", "everyone")
+                fields["visibility"] = "only_me" if fields["private"] else ("everyone" if was == "only_me" else was)
+            after = self.edit_activity(activity_id, **fields)
+            updates: dict[str, str] = {}
+            if after.get("name") != before.get("name"):
+                updates["title"] = after.get("name")
+            if after.get("sport_type") != before.get("sport_type"):
+                updates["type"] = after.get("sport_type")
+            elif after.get("type") != before.get("type"):
+                updates["type"] = after.get("type")
+            was_private, now_private = _is_private(before), _is_private(after)
+            if was_private != now_private:
+                updates["private"] = "true" if now_private else "false"
+            aspect = "update"
+            if not self._authorized:
+                return []
+            if not self._read_all():
+                if was_private and now_private:
+                    return []
+                if was_private != now_private:
+                    aspect, updates = ("delete" if now_private else "create"), {}
+        return self.push_event("activity", int(activity_id), aspect, updates)
+
+    def push_delete(self, activity_id: int) -> list[tuple[int | None, float]]:
+        """`delete_activity`, then the ``delete`` event; returns the delivery attempts ([]: none sent)."""
+        with self._lock:
+            self._require_subscription()
+            send = self._pertains(_is_private(self._activities[int(activity_id)]))
+            self.delete_activity(activity_id)
+        return self.push_event("activity", int(activity_id), "delete") if send else []
+
+    def deauthorize(self) -> list[tuple[int | None, float]]:
+        """The athlete revokes the application: every access and refresh token stops working
+        (as after a revoked authorization; a new authorization code grants access again), then
+        the subscription gets the athlete event ``updates: {"authorized": "false"}``.
+        Returns the delivery attempts ([] without a subscription)."""
+        with self._lock:
+            self._revoke()
+            if self._subscription is None:
+                return []
+        return self._push_deauthorization()
+
+    def _push_deauthorization(self) -> list[tuple[int | None, float]]:
+        aid = int(self._athlete["id"])
+        try:
+            return self.push_event("athlete", aid, "update", {"authorized": "false"}, owner_id=aid)
+        except RuntimeError:  # the subscription was deleted meanwhile
+            return []
+
+    def _revoke(self) -> None:
+        self._authorized = False
+        self._access.clear()
+        self._codes.clear()
+
+    def _require_subscription(self) -> dict:
+        if self._subscription is None:
+            raise RuntimeError("no push subscription: POST /api/v3/push_subscriptions first")
+        return self._subscription
+
+    def _read_all(self) -> bool:
+        return "activity:read_all" in set(self._refresh_scope.replace(" ", ",").split(","))
+
+    def _pertains(self, private: bool) -> bool:
+        """Whether Strava would tell this application about an activity of its athlete."""
+        return self._authorized and (not private or self._read_all())
+
+    def _push_subscriptions(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> Response:
+        form = _form(query, headers, body)
+        if form is None:
+            return Response(400, _bad_request("PushSubscription", "body"))
+        rest = path[len(PUSH_PATH):].strip("/")
+        with self._lock:
+            if form.get("client_id") != self.client_id:
+                return Response(401, _bad_application("client_id"))
+            if form.get("client_secret") != self.client_secret:
+                return Response(401, _bad_application("client_secret"))
+            if rest:
+                if method != "DELETE" or not rest.isdigit():
+                    return Response(404, ERR_NOT_FOUND_PATH)
+                if self._subscription is None or self._subscription["id"] != int(rest):
+                    return Response(404, ERR_SUBSCRIPTION_NOT_FOUND)
+                self._subscription = None
+                return Response(204, b"")
+            if method == "GET":
+                return Response(200, [copy.deepcopy(self._subscription)] if self._subscription else [])
+            if method != "POST":
+                return Response(404, ERR_NOT_FOUND_PATH)
+            callback, verify_token = form.get("callback_url") or "", form.get("verify_token") or ""
+            if not callback:
+                return Response(400, _bad_request("PushSubscription", "callback url", "missing"))
+            if not verify_token:
+                return Response(400, _bad_request("PushSubscription", "verify token", "missing"))
+            if self._subscription is not None:
+                return Response(400, ERR_SUBSCRIPTION_EXISTS)
+        problem = _verify_callback(callback, verify_token)  # up to 2 s: not under the lock
+        if problem:
+            return Response(400, _bad_request("PushSubscription", "callback url", problem))
+        with self._lock:
+            if self._subscription is not None:  # another one was made meanwhile
+                return Response(400, ERR_SUBSCRIPTION_EXISTS)
+            now = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            sid = self._next_subscription_id
+            self._next_subscription_id += 1
+            app_id: int | str = int(self.client_id) if self.client_id.isdigit() else self.client_id
+            self._subscription = {"id": sid, "resource_state": 2, "application_id": app_id,
+                                  "callback_url": callback, "created_at": now, "updated_at": now}
+            return Response(201, {"id": sid})
+
     # ------------------------------------------------------------------ logging
     def reset_log(self) -> None:
         with self._lock:
             self.request_log.clear()
 
     def api_request_count(self) -> int:
+        """API requests of the athlete's data (push-subscription calls are not counted, as on Strava)."""
         with self._lock:
-            return sum(1 for _, path, _ in self.request_log if path.startswith(API_PREFIX))
+            return sum(1 for _, path, _ in self.request_log
+                       if path.startswith(API_PREFIX) and not path.startswith(PUSH_PATH))
 
     # ------------------------------------------------------------------ dispatch
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
         parts = urlsplit(raw_path)
         path = parts.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        if path == PUSH_PATH or path.startswith(PUSH_PATH + "/"):
+            # the application's own calls: no rate limits, no faults, and the callback
+            # handshake runs outside the lock
+            with self._lock:
+                self.request_log.append((method, path, dict(query)))
+                if self._inactive:
+                    return Response(403, ERR_INACTIVE)
+            return self._push_subscriptions(method, path, query, headers, body)
         with self._lock:
             is_api = path.startswith(API_PREFIX)
             is_oauth = path.startswith("/oauth/")
@@ -352,24 +568,19 @@ class FakeStrava(LocalServer):
 
     # ------------------------------------------------------------------ OAuth
     def _oauth(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> Response:
-        form = dict(query)
-        ctype = headers.get("content-type", "")
-        if body:
-            if "json" in ctype:
-                try:
-                    form.update({k: str(v) for k, v in json.loads(body).items()})
-                except ValueError:
-                    return Response(400, _bad_request("Application", "body"))
-            else:
-                form.update({k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"),
-                                                           keep_blank_values=True).items()})
+        form = _form(query, headers, body)
+        if form is None:
+            return Response(400, _bad_request("Application", "body"))
         if path == "/oauth/authorize" and method == "GET":
             return self._authorize(form)
         if path == "/oauth/deauthorize" and method == "POST":
             token = form.get("access_token") or _bearer(headers)
             if token not in self._access:
                 return Response(401, ERR_AUTH)
-            self._access.clear()
+            # like Strava: every token of the athlete is revoked, and the subscription hears of it
+            self._revoke()
+            if self._subscription is not None:
+                threading.Thread(target=self._push_deauthorization, name="fake-strava-push", daemon=True).start()
             return Response(200, {"access_token": token})
         if path != "/oauth/token" or method != "POST":
             return Response(404, ERR_NOT_FOUND_PATH)
@@ -381,7 +592,8 @@ class FakeStrava(LocalServer):
                                                "code": "invalid"}]})
         grant = form.get("grant_type")
         if grant == "refresh_token":
-            if not form.get("refresh_token") or form.get("refresh_token") != self._refresh_token:
+            if (not self._authorized or not form.get("refresh_token")
+                    or form.get("refresh_token") != self._refresh_token):
                 return Response(400, _bad_request("RefreshToken", "refresh_token"))
             scope = self._refresh_scope
             extra: dict = {}
@@ -390,6 +602,7 @@ class FakeStrava(LocalServer):
             if code not in self._codes:
                 return Response(400, _bad_request("AuthorizationCode", "code"))
             scope = self._codes.pop(code)
+            self._authorized = True  # the athlete allowed access (again)
             extra = {"athlete": _summary_athlete(self._athlete)}
         else:
             return Response(400, _bad_request("Application", "grant_type"))
@@ -519,6 +732,75 @@ class FakeStrava(LocalServer):
 # ---------------------------------------------------------------------- JSON shapes
 
 
+def _form(query: dict, headers: dict, body: bytes) -> dict | None:
+    """Query parameters updated by a form or JSON body (None: a body that is not JSON)."""
+    form = dict(query)
+    if body:
+        if "json" in headers.get("content-type", ""):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                return None
+            if not isinstance(parsed, dict):
+                return None
+            form.update({k: str(v) for k, v in parsed.items()})
+        else:
+            form.update({k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"),
+                                                       keep_blank_values=True).items()})
+    return form
+
+
+def _is_private(act: dict) -> bool:
+    return bool(act.get("private")) or act.get("visibility") == "only_me"
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # the callback is reached directly, never through a proxy from the environment
+    return session
+
+
+def _verify_callback(callback_url: str, verify_token: str) -> str | None:
+    """Strava's handshake: GET the callback with a challenge; None when it is echoed (200, within 2 s)."""
+    challenge = secrets.token_hex(16)
+    params = urlencode({"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token})
+    url = f"{callback_url}{'&' if urlsplit(callback_url).query else '?'}{params}"
+    started = time.monotonic()
+    try:
+        with _session() as session:
+            r = session.get(url, timeout=CALLBACK_TIMEOUT_S, headers={"Accept": "application/json"})
+    except (requests.RequestException, ValueError):
+        return CALLBACK_NOT_200
+    if r.status_code != 200 or time.monotonic() - started > CALLBACK_TIMEOUT_S:
+        return CALLBACK_NOT_200
+    try:
+        answer = r.json()
+    except ValueError:
+        return CALLBACK_NOT_VERIFIABLE
+    if not isinstance(answer, dict) or str(answer.get("hub.challenge")) != challenge:
+        return CALLBACK_NOT_VERIFIABLE
+    return None
+
+
+def _deliver(callback_url: str, event: dict) -> list[tuple[int | None, float]]:
+    """POSTs the event up to three times, until one attempt gets 200 within 2 s."""
+    payload = json.dumps(event, separators=(",", ":")).encode("utf-8")
+    attempts: list[tuple[int | None, float]] = []
+    with _session() as session:
+        for _ in range(PUSH_ATTEMPTS):
+            started = time.monotonic()
+            try:
+                status: int | None = session.post(callback_url, data=payload, timeout=CALLBACK_TIMEOUT_S,
+                                                  headers={"Content-Type": "application/json"}).status_code
+            except (requests.RequestException, ValueError):
+                status = None
+            took = time.monotonic() - started
+            attempts.append((status, round(took, 3)))
+            if status == 200 and took <= CALLBACK_TIMEOUT_S:
+                break
+    return attempts
+
+
 def _bearer(headers: dict) -> str | None:
     auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -609,8 +891,12 @@ class _Handler(QuietHandler):
                                    "field": type(exc).__name__, "code": "error"}]})
         payload, ctype = encode_body(resp, "application/json; charset=utf-8", "text/plain; charset=utf-8")
         self.send_response(resp.status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(payload)))
+        if resp.status == 204:  # No Content: no body, no length
+            payload = b""
+        else:
+            if ctype:
+                self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "max-age=0, private, must-revalidate")
         for k, v in resp.headers.items():
             self.send_header(k, v)
@@ -660,6 +946,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  STRAVA_CLIENT_ID={fake.client_id}")
     print(f"  STRAVA_CLIENT_SECRET={fake.client_secret}")
     print(f"  STRAVA_REFRESH_TOKEN={fake.current_refresh_token}")
+    print(f"Push subscriptions (webhooks): {base}{PUSH_PATH} with the client id and secret")
     print("Ctrl-C stops it.", flush=True)
     try:
         while True:

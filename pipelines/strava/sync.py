@@ -27,7 +27,8 @@ from pipelines import landing
 from pipelines.warehouse import transaction
 from pipelines.config import Settings
 from pipelines.sync_run import SyncCounts
-from pipelines.sync_state import get_state, set_state
+from pipelines.sync_state import clear_state, get_state, set_state
+from pipelines.webhooks.store import EventStore
 from pipelines.strava.api import MissingScope, NotFound, RateBudget, StravaApi
 from pipelines.strava.errors import StravaError, SyncStopped
 from pipelines.strava.tokens import TokenStore
@@ -35,12 +36,15 @@ from pipelines.strava.tokens import TokenStore
 PER_PAGE = 200
 STREAM_KEYS = "time,heartrate,moving,distance,altitude,velocity_smooth"
 SOURCE = "api"
+DEAUTHORIZED = "strava_deauthorized"  # sync_state key: when the athlete withdrew access (webhook event)
 
 Progress = Callable[[str], None]
 
 
 @dataclass
 class SyncResult(SyncCounts):
+    events_applied: int = 0
+    deauthorized: bool = False
     streams_fetched: int = 0
     stream_samples: int = 0
     streams_left: int = 0
@@ -83,8 +87,13 @@ class StravaSync:
     # -- the run ---------------------------------------------------------------------
     def run(self) -> SyncResult:
         try:
+            if self._deauthorized():
+                return self.result
             self._athlete()
-            self._listing()
+            if self._apply_events() == DEAUTHORIZED:
+                return self.result
+            if self._listing_needed():
+                self._listing()
             self._streams()
         except SyncStopped as stop:
             self.result.complete = False
@@ -96,12 +105,87 @@ class StravaSync:
             set_state(self.con, "rate_budget", {k: getattr(self.api.budget, k) for k in
                                                 ("usage_15", "limit_15", "usage_day", "limit_day", "seen_at")})
         if self.result.complete:
-            self.result.message = "Strava sync complete"
+            self.result.message = "Strava sync complete" + (f" ({self.result.events_applied} webhook events applied)"
+                                                             if self.result.events_applied else "")
         else:
             self.result.message += (f"; {self.result.streams_left} heart-rate streams"
                                     f"{' and the rest of the activity list' if get_state(self.con, 'listing') else ''}"
                                     " left for the next run")
         return self.result
+
+    # -- webhooks (pipelines/webhooks/) ----------------------------------------------------
+    def _deauthorized(self) -> bool:
+        """After the athlete withdrew trainsmart's access on Strava: no request at all, until
+        `trainsmart auth` stores a new token (a token file newer than the deauthorization)."""
+        state = get_state(self.con, DEAUTHORIZED)
+        if state is None:
+            return False
+        token_file = self.settings.token_file
+        if token_file.exists() and token_file.stat().st_mtime > state["at"]:
+            with transaction(self.con):
+                clear_state(self.con, DEAUTHORIZED)
+            return False
+        when = dt.datetime.fromtimestamp(state["at"]).astimezone()
+        self.result.message = (f"Strava sync skipped: the athlete withdrew trainsmart's access on Strava on "
+                               f"{when:%Y-%m-%d %H:%M}; run `trainsmart auth` to connect again")
+        self.result.deauthorized = True
+        return True
+
+    def _listing_needed(self) -> bool:
+        """With a push subscription, new, edited and deleted activities arrive as events: the
+        activity list is read only to resume a listing, on --full, and for the weekly relist
+        that catches missed events."""
+        if EventStore(self.settings.home).subscription() is None:
+            return True
+        return self.full or get_state(self.con, "listing") is not None or self._reconcile_due()
+
+    def _apply_events(self) -> str | None:
+        """Pending webhook events become targeted work: fetch that one activity (its stream
+        follows in the stream step), mark a deletion, or stop on a deauthorization."""
+        store = EventStore(self.settings.home)
+        events = store.pending()
+        if not events:
+            return None
+        ours = {r[0] for r in self.con.execute("select athlete_id from raw.athlete").fetchall()}
+        for event in events:
+            if event.owner_id not in ours:
+                store.mark(event.id, "ignored", "not an athlete this deployment syncs")
+                continue
+            if event.deauthorization:
+                with transaction(self.con):
+                    set_state(self.con, DEAUTHORIZED, {"at": dt.datetime.now(dt.timezone.utc).timestamp(),
+                                                       "athlete_id": event.owner_id})
+                store.mark(event.id, "applied")
+                self.result.events_applied += 1
+                self.progress(f"athlete {event.owner_id} withdrew trainsmart's access on Strava")
+                self._deauthorized()
+                return DEAUTHORIZED
+            if event.object_type != "activity":
+                store.mark(event.id, "ignored", "athlete profile update")
+                continue
+            if event.aspect_type == "delete":
+                self._delete([event.object_id])
+            else:
+                try:
+                    activity = self.api.get(f"/activities/{event.object_id}")
+                except NotFound:
+                    self._delete([event.object_id])
+                else:
+                    with transaction(self.con):
+                        self._land(activity)
+            store.mark(event.id, "applied")
+            self.result.events_applied += 1
+        self.progress(f"{self.result.events_applied} webhook events applied")
+        return None
+
+    def _delete(self, activity_ids: list[int]) -> None:
+        with transaction(self.con):
+            held = [r[0] for r in self.con.execute(
+                "select activity_id from raw.activities where source = ? and deleted_at is null "
+                "and activity_id in (select unnest(?::bigint[]))", [SOURCE, activity_ids]).fetchall()]
+            if held:
+                landing.mark_deleted(self.con, SOURCE, held)
+        self.result.deleted += len(held)
 
     def _athlete(self) -> None:
         """Athlete and HR zones: on the first run, on --full, and with each reconciliation."""
