@@ -11,6 +11,7 @@ import argparse
 import gc
 import sys
 import traceback
+from pathlib import Path
 
 from pipelines import progress
 from pipelines.config import ConfigError, Settings, load_settings
@@ -145,9 +146,73 @@ def cmd_status(args, settings: Settings) -> int:
 
 
 def cmd_auth(args, settings: Settings) -> int:
-    from pipelines.strava.auth import authorize
+    from pipelines.strava.auth import authorize, store_refresh_token
 
-    return authorize(settings, port=args.port, open_browser=not args.no_browser)
+    if args.athlete is None:
+        if args.refresh_token:
+            raise ConfigError("--refresh-token goes with --athlete KEY; for one athlete set STRAVA_REFRESH_TOKEN instead.")
+        authorize(settings, port=args.port, open_browser=not args.no_browser)
+        return 0
+    from pipelines.roster import load_roster, save_roster
+
+    roster = load_roster(settings)
+    if roster is None:
+        raise ConfigError("--athlete needs a roster: add the athlete first with `trainsmart athletes add KEY`.")
+    athlete = roster.get(args.athlete)
+    token_file = athlete.strava_token_file(settings)
+    if args.refresh_token:
+        token = store_refresh_token(settings, args.refresh_token, token_file)
+    else:
+        token = authorize(settings, port=args.port, open_browser=not args.no_browser, token_file=token_file)
+    clash = next((a.key for a in roster.athletes if a.key != athlete.key and token.athlete_id is not None
+                  and a.strava_athlete_id == token.athlete_id), None)
+    if clash:
+        token_file.unlink(missing_ok=True)
+        raise ConfigError(f"That Strava account (athlete {token.athlete_id}) is already connected as '{clash}'.")
+    athlete.strava_athlete_id = token.athlete_id
+    save_roster(roster)
+    print(f"Connected {athlete.key} to Strava athlete {token.athlete_id}; the token is in {token_file} "
+          "(readable only by you).", file=sys.stderr)
+    return 0
+
+
+def cmd_athletes(args, settings: Settings) -> int:
+    """The roster of a club deployment (pipelines/roster.py): list, add, remove."""
+    from pipelines.roster import Athlete, Roster, load_roster, roster_path, save_roster
+
+    roster = load_roster(settings)
+    if args.action == "list":
+        if roster is None:
+            print(f"No roster ({roster_path(settings)}): one athlete from the environment.", file=sys.stderr)
+            return 0
+        for a in roster.athletes:
+            strava = "authorized" if a.strava_token_file(settings).exists() else "not authorized"
+            garmin = ("key file set" if a.garmin_key_file and Path(a.garmin_key_file).expanduser().exists()
+                      else "no key file")
+            print(f"{a.key:<16} {a.name:<24} {a.timezone:<20} Strava {strava}, Garmin {garmin}, "
+                  f"reports to {', '.join(a.report_to) or 'nobody'}")
+        if roster.coach_report_to:
+            print(f"coach digest to {', '.join(roster.coach_report_to)}")
+        return 0
+    if not args.key:
+        raise ConfigError(f"athletes {args.action} needs the athlete's KEY.")
+    roster = roster or Roster(roster_path(settings))
+    if args.action == "add":
+        if any(a.key == args.key for a in roster.athletes):
+            raise ConfigError(f"Athlete '{args.key}' is already in the roster {roster.path}.")
+        roster.athletes.append(Athlete(key=args.key, name=args.name or args.key, timezone=args.timezone,
+                                       report_to=[a.strip() for a in (args.report_to or "").split(",") if a.strip()],
+                                       garmin_key_file=args.garmin_key_file))
+        save_roster(roster)
+        load_roster(settings)  # the same checks as a hand-edited file: a bad value is refused now
+        print(f"Added {args.key} to {roster.path}; connect Strava with `trainsmart auth --athlete {args.key}`.",
+              file=sys.stderr)
+        return 0
+    roster.get(args.key)
+    roster.athletes = [a for a in roster.athletes if a.key != args.key]
+    save_roster(roster)
+    print(f"Removed {args.key} from {roster.path} (their data stays in the database).", file=sys.stderr)
+    return 0
 
 
 def cmd_webhook(args, settings: Settings) -> int:
@@ -243,7 +308,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("auth", help="authorize trainsmart with Strava (OAuth, localhost redirect)")
     p.add_argument("--port", type=int, default=8723, help="local port for the OAuth redirect (default 8723)")
     p.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
+    p.add_argument("--athlete", help="a roster athlete's KEY (club deployments)")
+    p.add_argument("--refresh-token", help="with --athlete: store a refresh token obtained elsewhere, no browser")
     p.set_defaults(func=cmd_auth)
+
+    p = sub.add_parser("athletes", help="the roster of a club deployment: list, add, remove")
+    p.add_argument("action", choices=["list", "add", "remove"])
+    p.add_argument("key", nargs="?", help="add/remove: the athlete's key (a slug such as anna-m)")
+    p.add_argument("--name", help="add: the athlete's name")
+    p.add_argument("--timezone", default="UTC", help="add: IANA time zone (default UTC)")
+    p.add_argument("--report-to", help="add: comma-separated addresses for the athlete's weekly email")
+    p.add_argument("--garmin-key-file", help="add: a file holding the athlete's Garmin Personal API key")
+    p.set_defaults(func=cmd_athletes)
 
     p = sub.add_parser("webhook", help="Strava push events: serve the receiver, subscribe, status")
     p.add_argument("action", choices=["serve", "subscribe", "status"])

@@ -12,6 +12,7 @@ import sys
 import threading
 import urllib.parse
 import webbrowser
+from pathlib import Path
 
 from stravalib import Client, exc
 
@@ -58,7 +59,10 @@ def _wait_for_redirect(port: int, timeout_s: float) -> dict[str, str]:
     return received
 
 
-def authorize(settings: Settings, port: int = 8723, open_browser: bool = True, timeout_s: float = 300) -> int:
+def authorize(settings: Settings, port: int = 8723, open_browser: bool = True, timeout_s: float = 300,
+              token_file: Path | None = None) -> Token:
+    """The browser flow; the token goes to `token_file` (default: the single athlete's)."""
+    token_file = token_file or settings.token_file
     if not (settings.strava_client_id and settings.strava_client_secret):
         raise StravaError("Set STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET (from https://www.strava.com/settings/api) first.")
     client = Client(rate_limit_requests=False, requests_session=RebasedSession(settings.strava_base_url))
@@ -90,11 +94,35 @@ def authorize(settings: Settings, port: int = 8723, open_browser: bool = True, t
     except exc.Fault as e:
         raise StravaError(f"Strava refused the authorization code (HTTP {getattr(e.response, 'status_code', '?')}); "
                           "check STRAVA_CLIENT_SECRET and run `trainsmart auth` again.") from None
-    token = Token(refresh_token=info["refresh_token"], access_token=info["access_token"],
-                  expires_at=int(info["expires_at"]), scope=scope,
-                  athlete_id=getattr(athlete, "id", None))
-    TokenStore(settings.token_file).save(token)
+    token = _store(info, token_file, getattr(athlete, "id", None), scope)
     who = f"athlete {token.athlete_id}" if token.athlete_id else "your athlete"
-    print(f"Authorized {who}; the token is stored in {settings.token_file} (readable only by you). "
+    print(f"Authorized {who}; the token is stored in {token_file} (readable only by you). "
           "Run `trainsmart sync` next.", file=sys.stderr)
-    return 0
+    return token
+
+
+def store_refresh_token(settings: Settings, refresh_token: str, token_file: Path) -> Token:
+    """`auth --athlete KEY --refresh-token T` (headless servers): check the token with one
+    refresh, learn whose it is with one /athlete call, store it (mode 0600)."""
+    if not (settings.strava_client_id and settings.strava_client_secret):
+        raise StravaError("Set STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET (from https://www.strava.com/settings/api) first.")
+    client = Client(rate_limit_requests=False, requests_session=RebasedSession(settings.strava_base_url))
+    try:
+        info = client.refresh_access_token(client_id=int(settings.strava_client_id),
+                                           client_secret=settings.strava_client_secret, refresh_token=refresh_token)
+        client.access_token = info["access_token"]
+        athlete = client.protocol.get("/athlete")
+    except exc.ApplicationInactive:
+        raise StravaError(INACTIVE_MESSAGE) from None
+    except exc.Fault as e:
+        raise StravaError(f"Strava refused that refresh token (HTTP {getattr(e.response, 'status_code', '?')}); "
+                          "get a new one, or run `trainsmart auth --athlete KEY` in a browser.") from None
+    return _store(info, token_file, int(athlete["id"]))
+
+
+def _store(info: dict, token_file: Path, athlete_id: int | None, scope: str | None = None) -> Token:
+    """Strava's token answer into the token file (mode 0600)."""
+    token = Token(refresh_token=info["refresh_token"], access_token=info["access_token"],
+                  expires_at=int(info["expires_at"]), scope=scope, athlete_id=athlete_id)
+    TokenStore(token_file).save(token)
+    return token

@@ -1,0 +1,98 @@
+"""The roster of a club deployment (athletes.toml) through the real CLI: add, list, remove,
+the checks on a hand-edited file, and connecting an athlete's Strava account headless."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from pipelines.config import load_settings
+from pipelines.roster import load_roster, roster_path
+from tests.cli import trainsmart
+
+
+def last_line(done) -> str:
+    return done.stderr.strip().splitlines()[-1]
+
+
+def test_without_a_roster_there_is_one_athlete_from_the_environment(home):
+    done = trainsmart("athletes", "list")
+    assert done.returncode == 0 and "No roster" in done.stderr
+    assert load_roster(load_settings()) is None
+
+
+def test_add_list_remove(home):
+    added = trainsmart("athletes", "add", "anna-m", "--name", "Anna M", "--timezone", "Europe/Zurich",
+                       "--report-to", "anna@example.org, coach@example.org")
+    assert added.returncode == 0, added.stderr
+    assert trainsmart("athletes", "add", "ben", "--name", "Ben").returncode == 0
+    roster = load_roster(load_settings())
+    assert [a.key for a in roster.athletes] == ["anna-m", "ben"]
+    anna = roster.get("anna-m")
+    assert (anna.name, anna.timezone, anna.report_to) == ("Anna M", "Europe/Zurich",
+                                                           ["anna@example.org", "coach@example.org"])
+    listed = trainsmart("athletes", "list")
+    assert listed.returncode == 0
+    assert "anna-m" in listed.stdout and "Strava not authorized" in listed.stdout and "ben" in listed.stdout
+
+    again = trainsmart("athletes", "add", "ben")
+    assert again.returncode == 2 and "already in the roster" in last_line(again)
+    assert trainsmart("athletes", "remove", "ben").returncode == 0
+    assert [a.key for a in load_roster(load_settings()).athletes] == ["anna-m"]
+    missing = trainsmart("athletes", "remove", "ben")
+    assert missing.returncode == 2 and "No athlete 'ben'" in last_line(missing)
+
+
+@pytest.mark.parametrize("body, complaint", [
+    ('[[athlete]]\nkey = "Anna M"\nname = "A"\ntimezone = "UTC"\n', "must be a slug"),
+    ('[[athlete]]\nkey = "a"\nname = "A"\ntimezone = "Mars/Olympus"\n', "not an IANA zone"),
+    ('[[athlete]]\nkey = "a"\nname = "A"\ntimezone = "UTC"\nreport_to = ["not-an-address"]\n', "email addresses"),
+    ('[[athlete]]\nkey = "a"\nname = "A"\ntimezone = "UTC"\nhr_max = "high"\n', "positive whole number"),
+    ('[[athlete]]\nkey = "a"\nname = "A"\ntimezone = "UTC"\nfavourite = 1\n', "unknown fields: favourite"),
+    ('[[athlete]]\nkey = "a"\nname = "A"\ntimezone = "UTC"\n[[athlete]]\nkey = "a"\nname = "B"\ntimezone = "UTC"\n',
+     "twice"),
+    ('[[athlete]\n', "not valid TOML"),
+])
+def test_a_hand_edited_roster_with_a_mistake_is_one_plain_line(home, body, complaint):
+    path = roster_path(load_settings())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body)
+    done = trainsmart("athletes", "list")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert complaint in last_line(done) and str(path) in last_line(done)
+
+
+def test_the_roster_file_can_live_elsewhere(home, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "club" / "athletes.toml"
+    monkeypatch.setenv("TRAINSMART_ATHLETES", str(elsewhere))
+    assert trainsmart("athletes", "add", "cara", "--name", "Cara").returncode == 0
+    assert elsewhere.exists() and "cara" in elsewhere.read_text()
+
+
+def test_connect_an_athletes_strava_account_without_a_browser(make_fake, small_athlete, monkeypatch):
+    fake = make_fake(small_athlete)
+    monkeypatch.delenv("STRAVA_REFRESH_TOKEN")
+    assert trainsmart("athletes", "add", "lea", "--name", "Lea").returncode == 0
+    assert trainsmart("athletes", "add", "max", "--name", "Max").returncode == 0
+    unknown = trainsmart("auth", "--athlete", "zoe", "--refresh-token", "x")
+    assert unknown.returncode == 2 and "No athlete 'zoe'" in last_line(unknown)
+
+    done = trainsmart("auth", "--athlete", "lea", "--refresh-token", fake.current_refresh_token)
+    assert done.returncode == 0, done.stderr
+    settings = load_settings()
+    lea = load_roster(settings).get("lea")
+    assert lea.strava_athlete_id == small_athlete.athlete["id"]
+    token_file = lea.strava_token_file(settings)
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert json.loads(token_file.read_text())["athlete_id"] == small_athlete.athlete["id"]
+    assert fake.current_refresh_token not in done.stderr + done.stdout
+
+    # the same Strava account cannot be two athletes
+    clash = trainsmart("auth", "--athlete", "max", "--refresh-token", fake.current_refresh_token)
+    assert clash.returncode == 2 and "already connected as 'lea'" in last_line(clash)
+    assert not load_roster(settings).get("max").strava_token_file(settings).exists()
+
+    refused = trainsmart("auth", "--athlete", "max", "--refresh-token", "revoked-or-made-up")
+    assert refused.returncode == 1 and "refused that refresh token" in last_line(refused)
