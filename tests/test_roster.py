@@ -96,3 +96,33 @@ def test_connect_an_athletes_strava_account_without_a_browser(make_fake, small_a
 
     refused = trainsmart("auth", "--athlete", "max", "--refresh-token", "revoked-or-made-up")
     assert refused.returncode == 1 and "refused that refresh token" in last_line(refused)
+
+
+def test_an_unreviewed_application_cannot_connect_one_more_athlete(make_fake, small_athlete, monkeypatch):
+    """Strava connects only the owner's athlete until it has reviewed the application: the
+    code exchange for one more gets 403 'Limit of connected athletes exceeded'."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    make_fake(small_athlete, athlete_capacity=1, other_athletes_connected=1, connected=False)
+    monkeypatch.delenv("STRAVA_REFRESH_TOKEN")
+    assert trainsmart("athletes", "add", "lea", "--name", "Lea").returncode == 0
+    port = 19000 + os.getpid() % 1000
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "auth", "--athlete", "lea", "--no-browser",
+                             "--port", str(port)], env=dict(os.environ), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip()
+    for _ in range(50):  # the athlete clicks "Authorize"; Strava redirects to the local one-shot server
+        try:
+            requests.get(url, timeout=10)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    assert proc.wait(timeout=30) == 1
+    last = proc.stderr.read().strip().splitlines()[-1]
+    assert "only its own athlete until Strava has reviewed it" in last and "Traceback" not in last
+    assert not load_roster(load_settings()).get("lea").strava_token_file(load_settings()).exists()

@@ -59,6 +59,8 @@ ERR_NOT_FOUND_PATH = {"message": "Resource Not Found",
                       "errors": [{"resource": "resource", "field": "path", "code": "invalid"}]}
 ERR_RATE = {"message": "Rate Limit Exceeded",
             "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]}
+ERR_CAPACITY = {"message": "Limit of connected athletes exceeded",
+                "errors": [{"resource": "Application", "field": "athlete_count", "code": "limit exceeded"}]}
 ERR_INACTIVE = {"message": "Forbidden",
                 "errors": [{"resource": "Application", "field": "Status", "code": "Inactive"}]}
 ERR_SUBSCRIPTION_EXISTS = {"message": "Bad Request",
@@ -118,6 +120,9 @@ class FakeStrava(LocalServer):
         overall_limit_daily: int = 2000,
         scope: str = "read,activity:read_all",
         clock: Callable[[], float] = time.time,
+        other_athletes_connected: int = 0,
+        athlete_capacity: int | None = None,
+        connected: bool = True,
     ) -> None:
         if athlete is None:
             athlete = generate_sample_athlete(dt.datetime.fromtimestamp(clock(), dt.timezone.utc).date())
@@ -129,6 +134,10 @@ class FakeStrava(LocalServer):
         self.overall_limit_15min = overall_limit_15min
         self.overall_limit_daily = overall_limit_daily
         self.clock = clock
+        # Application capacity: a new application connects 1 athlete until Strava reviews it;
+        # a code exchange for one more athlete gets 403 "Limit of connected athletes exceeded".
+        self.athlete_capacity = athlete_capacity
+        self.other_athletes_connected = other_athletes_connected
         self._lock = threading.RLock()
 
         self._athlete = copy.deepcopy(athlete.athlete)
@@ -145,7 +154,7 @@ class FakeStrava(LocalServer):
         self._refresh_scope = scope
         self._access: dict[str, tuple[float, str]] = {}  # token -> (expires_at, scope)
         self._codes: dict[str, str] = {}  # authorization code -> scope
-        self._authorized = True  # False after the athlete revoked the application (deauthorize)
+        self._authorized = connected  # False before the athlete connects, and after they revoke (deauthorize)
 
         # push subscription (webhooks): one per application
         self._subscription: dict | None = None
@@ -601,6 +610,9 @@ class FakeStrava(LocalServer):
             code = form.get("code", "")
             if code not in self._codes:
                 return Response(400, _bad_request("AuthorizationCode", "code"))
+            if (self.athlete_capacity is not None and not self._authorized
+                    and self.other_athletes_connected + 1 > self.athlete_capacity):
+                return Response(403, ERR_CAPACITY)
             scope = self._codes.pop(code)
             self._authorized = True  # the athlete allowed access (again)
             extra = {"athlete": _summary_athlete(self._athlete)}

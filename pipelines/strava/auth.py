@@ -22,6 +22,12 @@ from pipelines.strava.errors import INACTIVE_MESSAGE, StravaError
 from pipelines.strava.tokens import Token, TokenStore
 
 SCOPES = ["read", "activity:read_all", "profile:read_all"]  # profile:read_all for HR zones
+CAPACITY_MESSAGE = (
+    "Strava refused to connect one more athlete: a new API application connects only its own "
+    "athlete until Strava has reviewed it; submit the application for review (the Developer Program "
+    "form on https://developers.strava.com/docs/rate-limits/) and connect this athlete once it is "
+    "approved, or import their bulk export meanwhile with `trainsmart import-export PATH`."
+)
 
 
 def _wait_for_redirect(port: int, timeout_s: float) -> dict[str, str]:
@@ -92,6 +98,8 @@ def authorize(settings: Settings, port: int = 8723, open_browser: bool = True, t
     except exc.ApplicationInactive:
         raise StravaError(INACTIVE_MESSAGE) from None
     except exc.Fault as e:
+        if getattr(e.response, "status_code", None) == 403 and "connected athletes" in getattr(e.response, "text", ""):
+            raise StravaError(CAPACITY_MESSAGE) from None
         raise StravaError(f"Strava refused the authorization code (HTTP {getattr(e.response, 'status_code', '?')}); "
                           "check STRAVA_CLIENT_SECRET and run `trainsmart auth` again.") from None
     token = _store(info, token_file, getattr(athlete, "id", None), scope)
