@@ -150,3 +150,9 @@ def _toml(value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     return str(value)
+
+
+def roster_strava_ids(settings: Settings) -> set[int]:
+    """The Strava athlete ids of the roster's connected athletes (empty without a roster)."""
+    roster = load_roster(settings)
+    return {a.strava_athlete_id for a in roster.athletes if a.strava_athlete_id} if roster else set()

@@ -28,6 +28,7 @@ from pipelines.warehouse import transaction
 from pipelines.config import Settings
 from pipelines.sync_run import SyncCounts
 from pipelines.sync_state import clear_state, get_state, set_state
+from pipelines.roster import Athlete, roster_strava_ids
 from pipelines.webhooks.store import EventStore
 from pipelines.strava.api import MissingScope, NotFound, RateBudget, StravaApi
 from pipelines.strava.errors import StravaError, SyncStopped
@@ -58,12 +59,13 @@ STREAMS_TODO = """
     where a.source = 'api' and a.deleted_at is null
       and coalesce(cast(a.json->>'has_heartrate' as boolean), false)
       and (f.activity_id is null or f.stream_signature is distinct from a.stream_signature)
+      and ($athlete::bigint is null or a.athlete_id = $athlete)
 """
 
 
-def streams_left(con: duckdb.DuckDBPyConnection) -> int:
+def streams_left(con: duckdb.DuckDBPyConnection, athlete_id: int | None = None) -> int:
     """How many heart-rate streams the next sync still has to fetch (used by the sync and `status`)."""
-    return con.execute("select count(*) " + STREAMS_TODO).fetchone()[0]
+    return con.execute("select count(*) " + STREAMS_TODO, {"athlete": athlete_id}).fetchone()[0]
 
 
 def _epoch(iso: str) -> int:
@@ -73,16 +75,26 @@ def _epoch(iso: str) -> int:
 class StravaSync:
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection, *, full: bool = False,
                  lookback_days: int = 7, reconcile_days: int = 7, progress: Progress | None = None,
-                 api: StravaApi | None = None):
+                 api: StravaApi | None = None, athlete: Athlete | None = None):
         self.settings = settings
         self.con = con
+        # A roster athlete (club deployment): their own token file, sync state and rows; the
+        # rate budget stays the application's. None: the one athlete of the environment.
+        self.athlete = athlete
+        self.athlete_id = athlete.strava_athlete_id if athlete else None
         self.full = full
         self.lookback_s = lookback_days * 86400
         self.reconcile_days = reconcile_days
         self.progress = progress or (lambda msg: None)
         self.result = SyncResult()
         budget = RateBudget(**(get_state(con, "rate_budget") or {}))
-        self.api = api or StravaApi(settings, TokenStore(settings.token_file, settings.strava_refresh_token), budget=budget)
+        tokens = (TokenStore(athlete.strava_token_file(settings)) if athlete
+                  else TokenStore(settings.token_file, settings.strava_refresh_token))
+        self.api = api or StravaApi(settings, tokens, budget=budget)
+
+    def _key(self, name: str) -> str:
+        """A sync_state key of this athlete's sync (the plain name for the one athlete of the environment)."""
+        return f"athlete/{self.athlete.key}/{name}" if self.athlete else name
 
     # -- the run ---------------------------------------------------------------------
     def run(self) -> SyncResult:
@@ -101,29 +113,28 @@ class StravaSync:
         finally:
             self.result.requests = self.api.requests_sent
             self.result.budget = self.api.budget.as_dict()
-            self.result.streams_left = streams_left(self.con)
+            self.result.streams_left = streams_left(self.con, self.athlete_id)
             set_state(self.con, "rate_budget", {k: getattr(self.api.budget, k) for k in
                                                 ("usage_15", "limit_15", "usage_day", "limit_day", "seen_at")})
         if self.result.complete:
             self.result.message = "Strava sync complete" + (f" ({self.result.events_applied} webhook events applied)"
                                                              if self.result.events_applied else "")
         else:
-            self.result.message += (f"; {self.result.streams_left} heart-rate streams"
-                                    f"{' and the rest of the activity list' if get_state(self.con, 'listing') else ''}"
-                                    " left for the next run")
+            rest = " and the rest of the activity list" if get_state(self.con, self._key("listing")) else ""
+            self.result.message += f"; {self.result.streams_left} heart-rate streams{rest} left for the next run"
         return self.result
 
     # -- webhooks (pipelines/webhooks/) ----------------------------------------------------
     def _deauthorized(self) -> bool:
         """After the athlete withdrew trainsmart's access on Strava: no request at all, until
         `trainsmart auth` stores a new token (a token file newer than the deauthorization)."""
-        state = get_state(self.con, DEAUTHORIZED)
+        state = get_state(self.con, self._key(DEAUTHORIZED))
         if state is None:
             return False
-        token_file = self.settings.token_file
+        token_file = self.athlete.strava_token_file(self.settings) if self.athlete else self.settings.token_file
         if token_file.exists() and token_file.stat().st_mtime > state["at"]:
             with transaction(self.con):
-                clear_state(self.con, DEAUTHORIZED)
+                clear_state(self.con, self._key(DEAUTHORIZED))
             return False
         when = dt.datetime.fromtimestamp(state["at"]).astimezone()
         self.result.message = (f"Strava sync skipped: the athlete withdrew trainsmart's access on Strava on "
@@ -137,7 +148,7 @@ class StravaSync:
         that catches missed events."""
         if EventStore(self.settings.home).subscription() is None:
             return True
-        return self.full or get_state(self.con, "listing") is not None or self._reconcile_due()
+        return self.full or get_state(self.con, self._key("listing")) is not None or self._reconcile_due()
 
     def _apply_events(self) -> str | None:
         """Pending webhook events become targeted work: fetch that one activity (its stream
@@ -146,14 +157,18 @@ class StravaSync:
         events = store.pending()
         if not events:
             return None
-        ours = {r[0] for r in self.con.execute("select athlete_id from raw.athlete").fetchall()}
+        known = {r[0] for r in self.con.execute("select athlete_id from raw.athlete").fetchall()} | roster_strava_ids(
+            self.settings)
+        ours = {self.athlete_id} if self.athlete else known
         for event in events:
-            if event.owner_id not in ours:
+            if event.owner_id not in known:
                 store.mark(event.id, "ignored", "not an athlete this deployment syncs")
                 continue
+            if event.owner_id not in ours:
+                continue  # another roster athlete's: their own sync applies it
             if event.deauthorization:
                 with transaction(self.con):
-                    set_state(self.con, DEAUTHORIZED, {"at": dt.datetime.now(dt.timezone.utc).timestamp(),
+                    set_state(self.con, self._key(DEAUTHORIZED), {"at": dt.datetime.now(dt.timezone.utc).timestamp(),
                                                        "athlete_id": event.owner_id})
                 store.mark(event.id, "applied")
                 self.result.events_applied += 1
@@ -189,11 +204,19 @@ class StravaSync:
 
     def _athlete(self) -> None:
         """Athlete and HR zones: on the first run, on --full, and with each reconciliation."""
-        row = self.con.execute("select max(fetched_at) from raw.athlete").fetchone()
-        if row[0] is not None and not self.full and not self._reconcile_due():
+        row = self.con.execute("select max(fetched_at) from raw.athlete where ?::bigint is null or athlete_id = ?",
+                               [self.athlete_id, self.athlete_id]).fetchone()
+        # a roster athlete's id must be known before anything of theirs is listed or marked
+        identified = self.athlete is None or self.athlete_id is not None
+        if row[0] is not None and identified and not self.full and not self._reconcile_due():
             return
         athlete = self.api.get("/athlete")
         now = landing.utcnow()
+        if self.athlete is not None:
+            if self.athlete_id is not None and int(athlete["id"]) != self.athlete_id:
+                raise StravaError(f"The Strava token of {self.athlete.key} belongs to athlete {athlete['id']}, not "
+                                  f"{self.athlete_id}; run `trainsmart auth --athlete {self.athlete.key}` again.")
+            self.athlete_id = int(athlete["id"])
         self.con.execute("insert or replace into raw.athlete values (?, ?, ?)", [athlete["id"], json.dumps(athlete), now])
         try:
             zones = self.api.get("/athlete/zones")
@@ -204,7 +227,7 @@ class StravaSync:
         self.progress(f"athlete {athlete['id']} and HR zones fetched")
 
     def _reconcile_due(self) -> bool:
-        last = get_state(self.con, "last_full_listing_at")
+        last = get_state(self.con, self._key("last_full_listing_at"))
         if last is None:
             return True
         age = dt.datetime.now(dt.timezone.utc).timestamp() - last
@@ -212,17 +235,18 @@ class StravaSync:
 
     # -- listing ------------------------------------------------------------------------
     def _listing(self) -> None:
-        listing = get_state(self.con, "listing")  # an unfinished listing resumes
+        listing = get_state(self.con, self._key("listing"))  # an unfinished listing resumes
         if listing is None or (self.full and listing["start"] != 0):
             if self.full or self._reconcile_due():
                 start = 0
             else:
                 newest = self.con.execute(
                     "select max(epoch(cast(json->>'start_date' as timestamptz)))::bigint "
-                    "from raw.activities where source = ?", [SOURCE]).fetchone()[0]
+                    "from raw.activities where source = ? and (?::bigint is null or athlete_id = ?)",
+                    [SOURCE, self.athlete_id, self.athlete_id]).fetchone()[0]
                 start = max(0, int(newest) - self.lookback_s) if newest is not None else 0
             listing = {"start": start, "after": start}
-            set_state(self.con, "listing", listing)
+            set_state(self.con, self._key("listing"), listing)
         self.result.reconciled = listing["start"] == 0
         previous_ids: set[int] = set(listing.get("last_ids", []))
         while True:
@@ -234,9 +258,9 @@ class StravaSync:
                 with transaction(self.con):
                     # end of the list: whatever we hold after `after` that Strava did not list is gone
                     self._mark_missing(after, None, [int(a["id"]) for a in page])
-                    self.con.execute("delete from raw.sync_state where key = 'listing'")
+                    clear_state(self.con, self._key("listing"))
                     if listing["start"] == 0:
-                        set_state(self.con, "last_full_listing_at", dt.datetime.now(dt.timezone.utc).timestamp())
+                        set_state(self.con, self._key("last_full_listing_at"), dt.datetime.now(dt.timezone.utc).timestamp())
                 self.progress(f"activity list complete: {self.result.pages} pages")
                 return
             starts = [_epoch(a["start_date"]) for a in page]
@@ -253,7 +277,7 @@ class StravaSync:
                     self._land(activity)
                 # everything strictly between `after` and the page's last start was listed on this page
                 self._mark_missing(after, last_start, [int(a["id"]) for a in page])
-                set_state(self.con, "listing", listing)
+                set_state(self.con, self._key("listing"), listing)
             self.progress(f"page {self.result.pages}: {len(unseen)} activities up to "
                           f"{dt.datetime.fromtimestamp(last_start, dt.timezone.utc):%Y-%m-%d}")
 
@@ -279,7 +303,8 @@ class StravaSync:
               and epoch(cast(json->>'start_date' as timestamptz)) > ?
               and (? is null or epoch(cast(json->>'start_date' as timestamptz)) < ?)
               and activity_id not in (select unnest(?::bigint[]))
-            """, [SOURCE, after, before, before, listed]).fetchall()]
+              and (?::bigint is null or athlete_id = ?)
+            """, [SOURCE, after, before, before, listed, self.athlete_id, self.athlete_id]).fetchall()]
         if ids:
             landing.mark_deleted(self.con, SOURCE, ids)
             self.result.deleted += len(ids)
@@ -289,7 +314,7 @@ class StravaSync:
     def _streams(self) -> None:
         todo = self.con.execute(
             "select a.activity_id, a.stream_signature " + STREAMS_TODO
-            + " order by cast(a.json->>'start_date' as timestamptz), a.activity_id").fetchall()
+            + " order by cast(a.json->>'start_date' as timestamptz), a.activity_id", {"athlete": self.athlete_id}).fetchall()
         for i, (activity_id, signature) in enumerate(todo, 1):
             try:
                 data = self.api.get(f"/activities/{activity_id}/streams", keys=STREAM_KEYS, key_by_type="true")
@@ -319,12 +344,12 @@ class StravaSync:
 
 
 def run_sync(settings: Settings, *, full: bool = False, progress: Progress | None = None,
-             lookback_days: int = 7, reconcile_days: int = 7) -> SyncResult:
+             lookback_days: int = 7, reconcile_days: int = 7, athlete: Athlete | None = None) -> SyncResult:
     """Take the writer lock, sync, record the run in raw.sync_runs, publish the read snapshot."""
     from pipelines.sync_run import recorded_sync
 
     def body(con: duckdb.DuckDBPyConnection) -> SyncResult:
         return StravaSync(settings, con, full=full, lookback_days=lookback_days,
-                          reconcile_days=reconcile_days, progress=progress).run()
+                          reconcile_days=reconcile_days, progress=progress, athlete=athlete).run()
 
     return recorded_sync(settings, "sync", body, progress)
