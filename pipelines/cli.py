@@ -30,21 +30,32 @@ def fail(message: str, code: int = 1) -> int:
 def cmd_sync(args, settings: Settings) -> int:
     from pipelines.runner import run_job
 
-    sources = {"Strava": settings.strava_configured, "Garmin": settings.garmin_configured}
+    if args.athlete:
+        from pipelines.roster import load_roster
+
+        roster = load_roster(settings)
+        if roster is None:
+            raise ConfigError("--athlete needs a roster: add the athlete first with `trainsmart athletes add KEY`.")
+        roster.get(args.athlete)  # an unknown key is one plain line before anything runs
+        print(f"Garmin skipped for roster athlete {args.athlete}: per-athlete Garmin keys are not synced yet.",
+              file=sys.stderr)
+    sources = {"Strava": settings.strava_configured, "Garmin": settings.garmin_configured and not args.athlete}
     if not any(sources.values()):
         return fail("No source is configured: set STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET (README, 'Connect "
                     "Strava') or GARMIN_PERSONAL_API_KEY (README, 'Connect Garmin') in .env, or use "
                     "`trainsmart import-export`.")
     if not sources["Strava"]:
         print("Strava skipped: STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET are not set.", file=sys.stderr)
-    if not sources["Garmin"]:
+    if not sources["Garmin"] and not args.athlete:
         print(f"Garmin skipped: no GARMIN_PERSONAL_API_KEY and no key file at {settings.garmin_key_file}.",
               file=sys.stderr)
     hosts = {"Strava": settings.strava_base_url, "Garmin": settings.garmin_base_url}
     names = " and ".join(f"{name} ({hosts[name]})" for name, on in sources.items() if on)
     print(f"Syncing {names} into {settings.db_path}", file=sys.stderr)
     full = {"config": {"full": bool(args.full)}}
-    outcome = run_job(settings, "sync_and_build", run_config={"ops": {"strava_sync": full, "garmin_sync": full}},
+    strava = {"config": {"full": bool(args.full), "athlete": args.athlete}}
+    garmin = full if sources["Garmin"] else {"config": {"full": False, "skip": True}}
+    outcome = run_job(settings, "sync_and_build", run_config={"ops": {"strava_sync": strava, "garmin_sync": garmin}},
                       verbose=args.verbose)
     synced = {name: outcome.materializations.get(f"{name.lower()}/activities") for name, on in sources.items() if on}
     for name, sync in synced.items():
@@ -278,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sync", help="pull from Strava, then build the models")
     p.add_argument("--full", action="store_true", help="relist every activity (reconcile edits and deletions)")
+    p.add_argument("--athlete", help="only this roster athlete (club deployments)")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("import-export", help="import a Strava bulk export (zip or folder), then build the models")

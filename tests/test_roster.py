@@ -126,3 +126,83 @@ def test_an_unreviewed_application_cannot_connect_one_more_athlete(make_fake, sm
     last = proc.stderr.read().strip().splitlines()[-1]
     assert "only its own athlete until Strava has reviewed it" in last and "Traceback" not in last
     assert not load_roster(load_settings()).get("lea").strava_token_file(load_settings()).exists()
+
+
+def test_sync_one_roster_athlete(make_fake, small_athlete, monkeypatch):
+    """`sync --athlete KEY` syncs that athlete with their own token into the shared database."""
+    fake = make_fake(small_athlete)
+    monkeypatch.delenv("STRAVA_REFRESH_TOKEN")
+    assert trainsmart("athletes", "add", "lea", "--name", "Lea").returncode == 0
+    assert trainsmart("auth", "--athlete", "lea", "--refresh-token", fake.current_refresh_token).returncode == 0
+    unknown = trainsmart("sync", "--athlete", "zoe")
+    assert unknown.returncode == 2 and "No athlete 'zoe'" in last_line(unknown)
+
+    done = trainsmart("sync", "--athlete", "lea")
+    assert done.returncode == 0, done.stderr[-3000:]
+    settings = load_settings()
+    assert not settings.token_file.exists()  # the environment's athlete was not touched
+    import duckdb
+
+    con = duckdb.connect(str(settings.snapshot_path), read_only=True)
+    try:
+        ids = con.execute("select distinct athlete_id from main.activities").fetchall()
+        n = con.execute("select count(*) from main.activities").fetchone()[0]
+        keys = {k for (k,) in con.execute("select key from raw.sync_state").fetchall()}
+    finally:
+        con.close()
+    assert ids == [(small_athlete.athlete["id"],)] and n == len(fake.activities())
+    assert "athlete/lea/last_full_listing_at" in keys and "last_full_listing_at" not in keys
+
+
+def test_two_roster_athletes_of_one_application_never_touch_each_other(home, tmp_path, monkeypatch):
+    """Per-athlete syncs share the application's budget but list, delete and stream only their own."""
+    import datetime as dt
+
+    import duckdb
+
+    from pipelines.roster import Athlete, Roster, roster_path, save_roster
+    from pipelines.sandbox.strava_server import FakeStrava, club_athletes
+    from pipelines.strava.auth import store_refresh_token
+    from pipelines.strava.sync import run_sync
+
+    lea, nico = club_athletes(2, dt.date(2026, 11, 22), years=0.25)
+    fake = FakeStrava(athletes=[lea, nico], scope="read,activity:read_all,profile:read_all",
+                      read_limit_15min=5000, read_limit_daily=50000, overall_limit_15min=10000,
+                      overall_limit_daily=100000)
+    monkeypatch.setenv("STRAVA_BASE_URL", fake.start())
+    monkeypatch.setenv("STRAVA_CLIENT_ID", fake.client_id)
+    monkeypatch.setenv("STRAVA_CLIENT_SECRET", fake.client_secret)
+    try:
+        settings = load_settings()
+        roster = Roster(roster_path(settings), [Athlete("lea", "Lea", [], "UTC"), Athlete("nico", "Nico", [], "UTC")])
+        for member, sample in zip(roster.athletes, (lea, nico)):
+            token = store_refresh_token(settings, fake.refresh_token_of(sample.athlete["id"]),
+                                        member.strava_token_file(settings))
+            member.strava_athlete_id = token.athlete_id
+        save_roster(roster)
+
+        def landed(athlete_id: int) -> set[int]:
+            con = duckdb.connect(str(settings.db_path), read_only=True)
+            try:
+                return {r[0] for r in con.execute("select activity_id from raw.activities where athlete_id = ? "
+                                                  "and deleted_at is null", [athlete_id]).fetchall()}
+            finally:
+                con.close()
+
+        for member in roster.athletes:
+            assert run_sync(settings, athlete=member).complete
+        for sample in (lea, nico):
+            aid = sample.athlete["id"]
+            assert landed(aid) == {int(a["id"]) for a in fake.activities(athlete_id=aid)}
+            assert fake.api_request_count(athlete_id=aid) > 0
+
+        # one of Lea's activities goes; Nico's full relist must not mark it, Lea's does
+        gone = int(fake.activities(athlete_id=lea.athlete["id"])[0]["id"])
+        fake.delete_activity(gone, athlete_id=lea.athlete["id"])
+        assert run_sync(settings, athlete=roster.get("nico"), full=True).complete
+        assert gone in landed(lea.athlete["id"])
+        assert run_sync(settings, athlete=roster.get("lea"), full=True).complete
+        assert gone not in landed(lea.athlete["id"])
+        assert landed(nico.athlete["id"]) == {int(a["id"]) for a in fake.activities(athlete_id=nico.athlete["id"])}
+    finally:
+        fake.stop()

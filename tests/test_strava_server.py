@@ -10,6 +10,9 @@ import collections
 import datetime as dt
 import json
 import math
+import signal
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +22,7 @@ import pytest
 import requests
 from stravalib import Client, exc
 
-from pipelines.sandbox.strava_server import FakeStrava
+from pipelines.sandbox.strava_server import FakeStrava, club_athletes, with_athlete_id
 from pipelines.sandbox.sample_athlete import SampleAthlete, generate_sample_athlete
 
 END = dt.date(2026, 11, 25)
@@ -606,6 +609,306 @@ def test_deauthorize_revokes_every_token_and_pushes_the_athlete_event(athlete):
         with pytest.raises(exc.Fault):
             c.refresh_access_token(client_id=12345, client_secret="fake-secret",
                                    refresh_token=info["refresh_token"])
+
+
+# --------------------------------------------------------------------------- one application, many athletes
+
+NICO = 5151
+
+
+def nico_of(athlete: SampleAthlete, n: int = 5) -> SampleAthlete:
+    """A second athlete: five activities of their own (ids one above Lea's), another id and name."""
+    return with_athlete_id(tiny_athlete(athlete, n), NICO, firstname="Nico", lastname="Keller", username="nico_k",
+                           activity_id_offset=1)
+
+
+def login_as(fake: FakeStrava, athlete_id: int) -> tuple[Client, dict]:
+    c = client_for(fake)
+    info = c.refresh_access_token(client_id=int(fake.client_id), client_secret=fake.client_secret,
+                                  refresh_token=fake.refresh_token_of(athlete_id))
+    return c, info
+
+
+def exchange(fake: FakeStrava, code: str) -> requests.Response:
+    return requests.post(fake.base_url + "/oauth/token", data={
+        "client_id": fake.client_id, "client_secret": fake.client_secret, "grant_type": "authorization_code",
+        "code": code})
+
+
+def test_each_token_sees_only_its_own_athlete(athlete):
+    lea, nico = tiny_athlete(athlete), nico_of(athlete)
+    with FakeStrava(lea, athletes=[nico], scope="read,activity:read_all,profile:read_all") as fake:
+        assert fake.athlete_ids == [4242, NICO]
+        assert fake.current_refresh_token == fake.refresh_token_of(4242) == "fake-refresh-0"
+        assert fake.refresh_token_of(NICO) == f"fake-refresh-0-{NICO}"
+        c_lea, _ = login_as(fake, 4242)
+        c_nico, info = login_as(fake, NICO)
+        assert info["refresh_token"] == fake.refresh_token_of(NICO) != f"fake-refresh-0-{NICO}"
+        assert fake.current_refresh_token == fake.refresh_token_of(4242)
+
+        assert (c_lea.get_athlete().id, c_lea.get_athlete().firstname) == (4242, "Lea")
+        assert (c_nico.get_athlete().id, c_nico.get_athlete().firstname) == (NICO, "Nico")
+        assert len(c_nico.get_athlete_zones().heart_rate.zones.root) == 5
+        lea_ids = [a.id for a in c_lea.get_activities(after=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))]
+        nico_ids = [a.id for a in c_nico.get_activities(after=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))]
+        assert lea_ids == [a["id"] for a in lea.activities] == [a["id"] for a in fake.activities()]
+        assert nico_ids == [a["id"] for a in nico.activities] == [a["id"] for a in fake.activities(athlete_id=NICO)]
+        assert not set(lea_ids) & set(nico_ids)
+        got = c_nico.get_activity(nico_ids[-1])
+        assert got.athlete.id == NICO and got.id == nico_ids[-1]
+        # another athlete's activity is not found, as on Strava
+        for c, foreign in ((c_nico, lea_ids[-1]), (c_lea, nico_ids[-1])):
+            with pytest.raises(exc.ObjectNotFound) as err:
+                c.get_activity(foreign)
+            assert err.value.response.json()["message"] == "Record Not Found"
+            with pytest.raises(exc.ObjectNotFound):
+                c.get_activity_streams(foreign, types=["heartrate"])
+        hr = next(a["id"] for a in nico.activities if a["has_heartrate"])
+        assert list(c_nico.get_activity_streams(hr, types=["heartrate"])["heartrate"].data) == \
+            fake.streams_of(hr, athlete_id=NICO)["heartrate"]
+        assert fake.streams_of(hr) is None  # the primary athlete (Lea) has no such activity
+
+        # the upstream methods act on the primary athlete unless told otherwise
+        new_id = fake.add_activity(dict(nico.activities[-1], id=None, name="Nico's new run"), athlete_id=NICO)
+        assert new_id > max(lea_ids + nico_ids)
+        assert c_nico.get_activity(new_id).name == "Nico's new run"
+        with pytest.raises(exc.ObjectNotFound):
+            c_lea.get_activity(new_id)
+        assert len(fake.activities()) == len(lea_ids)
+        fake.edit_activity(new_id, athlete_id=NICO, name="Renamed")
+        assert c_nico.get_activity(new_id).name == "Renamed"
+        with pytest.raises(KeyError):
+            fake.edit_activity(new_id, name="Lea has no such activity")
+        with pytest.raises(ValueError):  # activity ids are unique across Strava
+            fake.add_activity(dict(lea.activities[-1]), athlete_id=NICO)
+        fake.delete_activity(new_id, athlete_id=NICO)
+        with pytest.raises(exc.ObjectNotFound):
+            c_nico.get_activity(new_id)
+        with pytest.raises(KeyError):
+            fake.activities(athlete_id=999)
+
+        # the request log says whose token each request carried
+        assert len(fake.request_athletes) == len(fake.request_log)
+        assert fake.request_athletes[:2] == [4242, NICO] and fake.request_log[0][1] == "/oauth/token"
+        assert fake.api_request_count() == fake.api_request_count(4242) + fake.api_request_count(NICO) > 0
+        fake.reset_log()
+        assert fake.request_log == [] and fake.request_athletes == []
+        c_lea.get_athlete()
+        c_nico.get_athlete()
+        c_nico.get_activity(nico_ids[0])
+        requests.get(fake.base_url + "/api/v3/athlete")  # no token: nobody's
+        login_as(fake, NICO)  # the token endpoint: logged (with Nico's refresh token), not an API request
+        assert fake.request_athletes == [4242, NICO, NICO, None, NICO]
+        assert fake.request_log[-1] == ("POST", "/oauth/token", {})
+        assert (fake.api_request_count(), fake.api_request_count(4242), fake.api_request_count(NICO)) == (4, 1, 2)
+
+
+def test_athletes_need_ids_of_their_own(athlete):
+    lea = tiny_athlete(athlete, 3)
+    with pytest.raises(ValueError, match="id"):
+        FakeStrava(lea, athletes=[tiny_athlete(athlete, 2)])  # the same athlete id twice
+    with pytest.raises(ValueError, match="activity"):
+        FakeStrava(lea, athletes=[with_athlete_id(lea, NICO)])  # the same activity ids
+    with pytest.raises(ValueError):
+        FakeStrava(athletes=[])
+    with pytest.raises(ValueError):
+        FakeStrava(lea, connected=[NICO])
+    nico = nico_of(athlete, 3)
+    fake = FakeStrava(athletes=[nico, lea])  # without `athlete`, the first one is the primary
+    assert fake.athlete_ids == [NICO, 4242] and fake.current_refresh_token == "fake-refresh-0"
+    assert fake.activities() == FakeStrava(nico).activities()
+    assert FakeStrava(lea, athletes=[lea, nico]).athlete_ids == [4242, NICO]  # `athlete` among them: once
+
+
+def test_the_rate_limit_windows_are_the_applications(athlete):
+    clock = Clock(dt.datetime(2026, 11, 25, 10, 3, tzinfo=dt.timezone.utc).timestamp())
+    with FakeStrava(tiny_athlete(athlete), athletes=[nico_of(athlete)], read_limit_15min=4, read_limit_daily=100,
+                    clock=clock) as fake:
+        h_lea = {"Authorization": f"Bearer {fake.issue_access_token()}"}
+        h_nico = {"Authorization": f"Bearer {fake.issue_access_token(athlete_id=NICO)}"}
+        url = fake.base_url + "/api/v3/athlete"
+        for i, (h, who) in enumerate([(h_lea, 4242), (h_nico, NICO), (h_lea, 4242), (h_nico, NICO)], start=1):
+            r = requests.get(url, headers=h)
+            assert r.status_code == 200 and r.json()["id"] == who
+            assert r.headers["X-ReadRateLimit-Usage"] == f"{i},{i}"  # both athletes' requests count
+        for h in (h_nico, h_lea):  # the application is past its 15-minute limit: for everybody
+            r = requests.get(url, headers=h)
+            assert r.status_code == 429 and r.json()["errors"][0]["resource"] == "Application"
+        assert r.headers["X-ReadRateLimit-Usage"] == "6,6"
+        assert fake.rate_usage()["read_15min"] == 6
+        assert fake.api_request_count(4242) == fake.api_request_count(NICO) == 3
+        clock.t += 15 * 60
+        assert requests.get(url, headers=h_nico).status_code == 200
+        r = requests.get(url, headers=h_lea)
+        assert r.status_code == 200 and r.headers["X-ReadRateLimit-Usage"] == "2,8"
+
+
+def test_each_athlete_has_their_own_tokens_scope_and_authorization(athlete):
+    with FakeStrava(tiny_athlete(athlete), athletes=[nico_of(athlete)]) as fake:
+        c_lea, lea1 = login_as(fake, 4242)
+        nico_refresh = fake.refresh_token_of(NICO)
+        c_lea2, lea2 = login_as(fake, 4242)  # Lea's token rotates; Nico's stays
+        assert lea2["refresh_token"] != lea1["refresh_token"] and fake.refresh_token_of(NICO) == nico_refresh
+        with pytest.raises(exc.Fault) as err:
+            c_lea.refresh_access_token(client_id=12345, client_secret="fake-secret",
+                                       refresh_token=lea1["refresh_token"])
+        assert err.value.response.status_code == 400
+        c_nico, nico1 = login_as(fake, NICO)
+        assert nico1["refresh_token"] != nico_refresh and c_nico.get_athlete().id == NICO
+        assert fake.refresh_token_of(4242) == lea2["refresh_token"]  # unchanged by Nico's refresh
+
+        fake.expire_access_tokens(athlete_id=NICO)  # only Nico's
+        with pytest.raises(exc.AccessUnauthorized):
+            c_nico.get_athlete()
+        assert c_lea2.get_athlete().id == 4242
+
+        # Nico revokes the application: his tokens go, Lea's stay
+        assert fake.deauthorize(athlete_id=NICO) == []
+        assert fake.connected_athlete_ids == [4242]
+        with pytest.raises(exc.Fault) as err:
+            c_nico.refresh_access_token(client_id=12345, client_secret="fake-secret",
+                                        refresh_token=fake.refresh_token_of(NICO))
+        assert err.value.response.status_code == 400
+        assert c_lea2.get_athlete().id == 4242
+        assert login_as(fake, 4242)[0].get_athlete().id == 4242
+
+        # he authorizes again, with a narrower scope than Lea's
+        r = exchange(fake, fake.issue_authorization_code(scope="read", athlete_id=NICO))
+        assert r.status_code == 200 and r.json()["athlete"]["id"] == NICO
+        assert r.json()["refresh_token"] == fake.refresh_token_of(NICO)
+        nico_h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        listed = requests.get(fake.base_url + "/api/v3/athlete/activities", headers=nico_h)
+        assert listed.status_code == 401 and listed.json()["errors"][0]["field"] == "activity:read_permission"
+        assert len(list(login_as(fake, 4242)[0].get_activities())) == 12
+
+        # /oauth/deauthorize with Lea's token revokes Lea only
+        lea_access = fake.issue_access_token()
+        assert requests.post(fake.base_url + "/oauth/deauthorize", data={"access_token": lea_access}).status_code == 200
+        assert fake.request_athletes[-1] == 4242
+        assert fake.connected_athlete_ids == [NICO]
+        assert requests.get(fake.base_url + "/api/v3/athlete", headers=nico_h).json()["id"] == NICO
+
+
+def test_athlete_capacity_counts_the_applications_connected_athletes(athlete):
+    lea, nico = tiny_athlete(athlete, 3), nico_of(athlete, 3)
+    mara = with_athlete_id(tiny_athlete(athlete, 3), 6161, firstname="Mara", activity_id_offset=2)
+    with FakeStrava(lea, athletes=[nico, mara], athlete_capacity=2, connected=False) as fake:
+        assert fake.connected_athlete_ids == []
+        assert exchange(fake, fake.issue_authorization_code()).status_code == 200
+        # the browser step: whoever is logged in to strava.com authorizes
+        fake.browser_athlete_id = NICO
+        r = requests.get(fake.base_url + "/oauth/authorize", allow_redirects=False, params={
+            "client_id": "12345", "redirect_uri": "http://127.0.0.1:1/cb", "response_type": "code",
+            "scope": "read,activity:read_all"})
+        code = parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
+        r = exchange(fake, code)
+        assert r.status_code == 200 and r.json()["athlete"]["id"] == NICO
+        assert fake.connected_athlete_ids == [4242, NICO]
+
+        mara_code = fake.issue_authorization_code(athlete_id=6161)
+        r = exchange(fake, mara_code)  # a third athlete for an application of two
+        assert r.status_code == 403 and r.json() == {
+            "message": "Limit of connected athletes exceeded",
+            "errors": [{"resource": "Application", "field": "athlete_count", "code": "limit exceeded"}]}
+        assert fake.connected_athlete_ids == [4242, NICO]
+        # an athlete already connected may authorize again
+        assert exchange(fake, fake.issue_authorization_code(athlete_id=NICO)).status_code == 200
+        fake.deauthorize(athlete_id=NICO)  # one place free: Mara's (still valid) code goes through now
+        r = exchange(fake, mara_code)
+        assert r.status_code == 200 and r.json()["athlete"]["firstname"] == "Mara"
+        assert fake.connected_athlete_ids == [4242, 6161]
+        assert exchange(fake, fake.issue_authorization_code(athlete_id=NICO)).status_code == 403
+
+    # athletes connected elsewhere count too; `connected` may name who is connected
+    with FakeStrava(lea, athletes=[nico], athlete_capacity=2, other_athletes_connected=1,
+                    connected=[4242]) as fake:
+        assert fake.connected_athlete_ids == [4242]
+        assert exchange(fake, fake.issue_authorization_code(athlete_id=NICO)).status_code == 403
+        assert login_as(fake, 4242)[0].get_athlete().id == 4242
+        with pytest.raises(exc.Fault):  # not connected: no refresh token works for him
+            login_as(fake, NICO)
+
+
+def test_push_events_name_the_athlete_acted_on(athlete):
+    lea, nico = tiny_athlete(athlete, 3), nico_of(athlete, 3)
+    with FakeStrava(lea, athletes=[nico]) as fake, Callback() as cb:
+        assert subscribe(fake, cb).status_code == 201
+        base = dict(athlete.activities[-1], id=None, visibility="everyone", private=False)
+
+        def last() -> tuple:
+            e = cb.events()[-1]
+            assert e["subscription_id"] == fake.subscription_id
+            return e["owner_id"], e["object_type"], e["aspect_type"], e["object_id"]
+
+        aid = fake.push_create(dict(base, name="Nico's"), athlete_id=NICO)
+        assert last() == (NICO, "activity", "create", aid)
+        assert fake.activities(athlete_id=NICO)[-1]["athlete"]["id"] == NICO
+        fake.push_update(aid, athlete_id=NICO, name="Nico's, renamed")
+        assert last() == (NICO, "activity", "update", aid) and cb.events()[-1]["updates"] == {
+            "title": "Nico's, renamed"}
+        lea_aid = fake.push_create(dict(base, name="Lea's"))
+        assert last() == (4242, "activity", "create", lea_aid)
+        fake.push_delete(aid, athlete_id=NICO)
+        assert last() == (NICO, "activity", "delete", aid)
+        fake.push_event("activity", 1, "update", athlete_id=NICO)
+        assert last() == (NICO, "activity", "update", 1)
+        fake.push_event("activity", 2, "update")
+        assert last() == (4242, "activity", "update", 2)
+
+        fake.deauthorize(athlete_id=NICO)
+        assert last() == (NICO, "athlete", "update", NICO) and cb.events()[-1]["updates"] == {"authorized": "false"}
+        before = len(cb.posts)
+        fake.push_create(dict(base, name="After revoking"), athlete_id=NICO)  # nothing for a revoked athlete
+        assert len(cb.posts) == before
+        fake.push_update(lea_aid, name="Lea still syncs")
+        assert last() == (4242, "activity", "update", lea_aid)
+
+
+def test_club_athletes_and_the_cli():
+    club = club_athletes(3, END, years=0.2)
+    assert [a.athlete["id"] for a in club] == [4242, 4243, 4244]
+    assert len({a.athlete["firstname"] for a in club}) == 3
+    ids = [x["id"] for a in club for x in a.activities]
+    assert len(ids) == len(set(ids))
+    assert all(x["athlete"]["id"] == a.athlete["id"] for a in club for x in a.activities)
+    FakeStrava(athletes=club)  # accepted as they are
+
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.sandbox.strava_server", "--athletes", "2",
+                             "--port", "0", "--years", "0.2", "--end-date", END.isoformat()],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("Ctrl-C"):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line.strip())
+        base = next(x.split("=", 1)[1] for x in lines if x.startswith("STRAVA_BASE_URL="))
+        tokens = {int(x.split()[1]): x.rsplit(" ", 1)[1] for x in lines if x.startswith("athlete ")}
+        assert list(tokens) == [4242, 4243] and tokens[4242] == "fake-refresh-0"
+        seen = {}
+        for athlete_id, refresh in tokens.items():
+            r = requests.post(base + "/oauth/token", data={"client_id": "12345", "client_secret": "fake-secret",
+                                                            "grant_type": "refresh_token", "refresh_token": refresh},
+                              timeout=10)
+            assert r.status_code == 200
+            h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            assert requests.get(base + "/api/v3/athlete", headers=h, timeout=10).json()["id"] == athlete_id
+            seen[athlete_id] = {a["id"] for a in requests.get(base + "/api/v3/athlete/activities", headers=h,
+                                                              params={"per_page": 200}, timeout=10).json()}
+            assert seen[athlete_id]
+        assert not seen[4242] & seen[4243]
+        r = requests.get(base + "/api/v3/athlete", headers=h, timeout=10)
+        assert r.headers["X-ReadRateLimit-Usage"] == "5,5"  # one application's windows
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
 
 
 # --------------------------------------------------------------------------- streams

@@ -9,6 +9,14 @@ streams, zones and errors, refresh-token rotation, the two rate-limit windows wi
 activities and the 403 of an inactive application.  Fault switches make it fail on
 purpose.
 
+One application, many athletes: ``FakeStrava(athletes=[...])`` serves several athletes through
+the one application (client id and secret, rate-limit windows, push subscription), as a
+coach's club deployment does.  Each athlete has their own refresh-token rotation, access
+tokens, scope and authorization state, and a token sees only its own athlete; the rate limits
+are the application's, shared by all of them, and ``athlete_capacity`` counts the connected
+athletes of the whole application.  Methods acting on an athlete take ``athlete_id`` (default:
+the primary, first athlete), so single-athlete callers see no difference.
+
 Push subscriptions (Strava's Webhook Events API) work too: ``POST /api/v3/push_subscriptions``
 (client id and secret, ``callback_url``, ``verify_token``) first validates the callback with
 the ``hub.challenge`` GET handshake (200 and the challenge echoed within 2 s), ``GET`` lists
@@ -21,6 +29,7 @@ only when answered 200 within 2 s, three attempts in all.
 Run it by hand::
 
     python -m pipelines.sandbox.strava_server --port 8765 --end-date 2026-11-25
+    python -m pipelines.sandbox.strava_server --athletes 3   # a club: three athletes, one application
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import secrets
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
@@ -103,13 +112,48 @@ def _epoch(iso_z: str) -> float:
     return dt.datetime.strptime(iso_z, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp()
 
 
+class _Athlete:
+    """One athlete of the application: their data upstream and their authorization of it."""
+
+    def __init__(self, sample: SampleAthlete, refresh_token: str, scope: str, authorized: bool) -> None:
+        self.athlete = copy.deepcopy(sample.athlete)
+        self.id = int(self.athlete["id"])
+        self.zones = copy.deepcopy(sample.zones)
+        self.activities: dict[int, dict] = {}
+        self.start: dict[int, float] = {}
+        for a in sample.activities:
+            self.put(copy.deepcopy(a))
+        self.streams: dict[int, dict[str, list]] = {int(k): v for k, v in sample.streams.items()}
+        self.synth_cache: dict[int, dict[str, list]] = {}
+        self.refresh_token = refresh_token
+        self.scope = scope  # the scope of the latest authorization (and of its refresh token)
+        self.authorized = authorized  # False before the athlete connects, and after they revoke (deauthorize)
+
+    def put(self, activity: dict) -> None:
+        self.activities[int(activity["id"])] = activity
+        self.start[int(activity["id"])] = _epoch(activity["start_date"])
+
+    def read_all(self) -> bool:
+        return "activity:read_all" in set(self.scope.replace(" ", ",").split(","))
+
+
 class FakeStrava(LocalServer):
-    """A Strava v3 API on 127.0.0.1 serving one athlete. Thread-safe; a context manager."""
+    """A Strava v3 API on 127.0.0.1 for one application and its athletes. Thread-safe; a context manager.
+
+    ``FakeStrava(athlete)`` serves one athlete, as most tests want.  ``athletes=[...]`` serves
+    several through the same application (one client id and secret, one set of rate-limit
+    windows, one push subscription), as a coach's deployment syncs a club: each athlete has
+    their own refresh token (rotating on its own), access tokens, scope and authorization, and
+    a token sees only its own athlete's data.  The first athlete (``athlete``, else
+    ``athletes[0]``) is the *primary* one: every method that acts on an athlete acts on it
+    unless given ``athlete_id``.  Activity ids are unique across athletes, as on Strava.
+    """
 
     def __init__(
         self,
         athlete: SampleAthlete | None = None,
         *,
+        athletes: list[SampleAthlete] | None = None,
         client_id: str = "12345",
         client_secret: str = "fake-secret",
         refresh_token: str = "fake-refresh-0",
@@ -122,10 +166,32 @@ class FakeStrava(LocalServer):
         clock: Callable[[], float] = time.time,
         other_athletes_connected: int = 0,
         athlete_capacity: int | None = None,
-        connected: bool = True,
+        connected: bool | Collection[int] = True,
     ) -> None:
-        if athlete is None:
-            athlete = generate_sample_athlete(dt.datetime.fromtimestamp(clock(), dt.timezone.utc).date())
+        served: list[SampleAthlete] = [athlete] if athlete is not None else []
+        served += [a for a in (athletes or []) if a is not athlete]
+        if not served:
+            if athletes is not None:
+                raise ValueError("athletes: give at least one athlete")
+            served = [generate_sample_athlete(dt.datetime.fromtimestamp(clock(), dt.timezone.utc).date())]
+        ids = [int(a.athlete["id"]) for a in served]
+        if len(set(ids)) != len(ids):
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"athletes: each athlete needs an id of their own ({twice} given more than once)")
+        owner_of: dict[int, int] = {}
+        for a, aid in zip(served, ids):
+            for act in a.activities:
+                other = owner_of.setdefault(int(act["id"]), aid)
+                if other != aid:
+                    raise ValueError(f"athletes: activity {act['id']} belongs to athletes {other} and {aid}; "
+                                     "activity ids are unique across Strava (see with_athlete_id)")
+        if isinstance(connected, bool):
+            connected_ids = set(ids) if connected else set()
+        else:
+            connected_ids = {int(i) for i in connected}
+            if not connected_ids <= set(ids):
+                raise ValueError(f"connected: no athlete {sorted(connected_ids - set(ids))} on this server")
+
         self.client_id = str(client_id)
         self.client_secret = client_secret
         self.access_token_ttl_s = int(access_token_ttl_s)
@@ -136,32 +202,35 @@ class FakeStrava(LocalServer):
         self.clock = clock
         # Application capacity: a new application connects 1 athlete until Strava reviews it;
         # a code exchange for one more athlete gets 403 "Limit of connected athletes exceeded".
+        # Connected athletes are counted across the application: those served here that are
+        # connected, plus ``other_athletes_connected`` (athletes connected elsewhere).
         self.athlete_capacity = athlete_capacity
         self.other_athletes_connected = other_athletes_connected
         self._lock = threading.RLock()
 
-        self._athlete = copy.deepcopy(athlete.athlete)
-        self._zones = copy.deepcopy(athlete.zones)
-        self._activities: dict[int, dict] = {}
-        self._start: dict[int, float] = {}
-        for a in athlete.activities:
-            self._put(copy.deepcopy(a))
-        self._streams: dict[int, dict[str, list]] = {k: v for k, v in athlete.streams.items()}
-        self._synth_cache: dict[int, dict[str, list]] = {}
+        # the athletes, primary first; refresh tokens: ``refresh_token`` for the primary,
+        # ``f"{refresh_token}-{athlete_id}"`` for each other one
+        self._athletes: dict[int, _Athlete] = {}
+        for n, (a, aid) in enumerate(zip(served, ids)):
+            token = refresh_token if n == 0 else f"{refresh_token}-{aid}"
+            self._athletes[aid] = _Athlete(a, token, scope, aid in connected_ids)
+        self._primary = ids[0]
+        # the athlete logged in to strava.com in the browser: GET /oauth/authorize asks them
+        self.browser_athlete_id: int = self._primary
 
         # tokens
-        self._refresh_token = refresh_token
-        self._refresh_scope = scope
-        self._access: dict[str, tuple[float, str]] = {}  # token -> (expires_at, scope)
-        self._codes: dict[str, str] = {}  # authorization code -> scope
-        self._authorized = connected  # False before the athlete connects, and after they revoke (deauthorize)
+        self._access: dict[str, tuple[float, str, int]] = {}  # token -> (expires_at, scope, athlete id)
+        self._codes: dict[str, tuple[str, int]] = {}  # authorization code -> (scope, athlete id)
+        self._owner: dict[str, int] = {}  # every token and code ever issued -> its athlete (for the log)
+        for st in self._athletes.values():
+            self._owner[st.refresh_token] = st.id
 
         # push subscription (webhooks): one per application
         self._subscription: dict | None = None
         self._next_subscription_id = 120_475
         self.push_log: list[tuple[dict, list[tuple[int | None, float]]]] = []  # (event, attempts)
 
-        # rate limits
+        # rate limits: the application's, shared by all its athletes
         self._window15 = None
         self._window_day = None
         self._used15 = self._used_day = self._read15 = self._read_day = 0
@@ -172,36 +241,74 @@ class FakeStrava(LocalServer):
         self._inactive = False
 
         self.request_log: list[tuple[str, str, dict]] = []
+        # parallel to request_log: the athlete whose token (access or refresh token, or
+        # authorization code) the request carried; None without one, or for an unknown one
+        self.request_athletes: list[int | None] = []
 
-    # ------------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------------------ athletes
+    @property
+    def athlete_ids(self) -> list[int]:
+        """The ids of the athletes served, the primary one first."""
+        with self._lock:
+            return list(self._athletes)
+
+    @property
+    def connected_athlete_ids(self) -> list[int]:
+        """The athletes served here who have authorized the application (and not revoked it)."""
+        with self._lock:
+            return [i for i, st in self._athletes.items() if st.authorized]
+
+    def _st(self, athlete_id: int | None) -> _Athlete:
+        aid = self._primary if athlete_id is None else int(athlete_id)
+        try:
+            return self._athletes[aid]
+        except KeyError:
+            raise KeyError(f"no athlete {aid} on this server (athletes {list(self._athletes)})") from None
+
+    def _connected_count(self) -> int:
+        return self.other_athletes_connected + sum(st.authorized for st in self._athletes.values())
 
     # ------------------------------------------------------------------ tokens
     @property
     def current_refresh_token(self) -> str:
+        """The primary athlete's current refresh token."""
         with self._lock:
-            return self._refresh_token
+            return self._st(None).refresh_token
 
-    def issue_authorization_code(self, scope: str = "read,activity:read_all") -> str:
+    def refresh_token_of(self, athlete_id: int) -> str:
+        """That athlete's current refresh token (each rotates on its own)."""
+        with self._lock:
+            return self._st(athlete_id).refresh_token
+
+    def issue_authorization_code(self, scope: str = "read,activity:read_all", *,
+                                 athlete_id: int | None = None) -> str:
         """A single-use code, as Strava's redirect after the athlete allowed access would carry."""
         with self._lock:
+            st = self._st(athlete_id)
             code = secrets.token_hex(20)
-            self._codes[code] = scope
+            self._codes[code] = (scope, st.id)
+            self._owner[code] = st.id
             return code
 
-    def issue_access_token(self, scope: str | None = None) -> str:
+    def issue_access_token(self, scope: str | None = None, *, athlete_id: int | None = None) -> str:
         """A valid access token without the OAuth dance (for tests of raw shapes)."""
         with self._lock:
-            return self._new_access(scope if scope is not None else self._refresh_scope)
+            st = self._st(athlete_id)
+            return self._new_access(scope if scope is not None else st.scope, st.id)
 
-    def expire_access_tokens(self) -> None:
-        """Every access token issued so far is expired from now on."""
+    def expire_access_tokens(self, *, athlete_id: int | None = None) -> None:
+        """Every access token issued so far is expired from now on (only that athlete's with ``athlete_id``)."""
         with self._lock:
+            if athlete_id is not None:
+                athlete_id = self._st(athlete_id).id
             now = self.clock()
-            self._access = {t: (min(exp, now - 1), sc) for t, (exp, sc) in self._access.items()}
+            self._access = {t: (min(exp, now - 1) if athlete_id is None or who == int(athlete_id) else exp, sc, who)
+                            for t, (exp, sc, who) in self._access.items()}
 
-    def _new_access(self, scope: str) -> str:
+    def _new_access(self, scope: str, athlete_id: int) -> str:
         token = secrets.token_hex(20)
-        self._access[token] = (self.clock() + self.access_token_ttl_s, scope)
+        self._access[token] = (self.clock() + self.access_token_ttl_s, scope, athlete_id)
+        self._owner[token] = athlete_id
         return token
 
     # ------------------------------------------------------------------ rate limits
@@ -216,6 +323,7 @@ class FakeStrava(LocalServer):
             self._used15 = self._read15 = self._used_day = self._read_day = 0
 
     def rate_usage(self) -> dict[str, int]:
+        """The application's usage (all its athletes together)."""
         with self._lock:
             self._roll_windows()
             return {"overall_15min": self._used15, "overall_daily": self._used_day,
@@ -257,7 +365,7 @@ class FakeStrava(LocalServer):
 
         ``body``: "html" (an edge proxy page, no rate-limit headers, not counted), "json"
         (Strava's JSON error, counted, with headers) or "auto" (html for 502/503/504).
-        With ``oauth=True`` the token endpoint fails too.
+        With ``oauth=True`` the token endpoint fails too.  Whichever athlete's requests come next.
         """
         kind = body if body != "auto" else ("html" if status in (502, 503, 504) else "json")
         with self._lock:
@@ -270,77 +378,93 @@ class FakeStrava(LocalServer):
             self._inactive = inactive
 
     # ------------------------------------------------------------------ upstream data
-    def _put(self, activity: dict) -> None:
-        self._activities[int(activity["id"])] = activity
-        self._start[int(activity["id"])] = _epoch(activity["start_date"])
+    def _activity_owner(self, activity_id: int) -> int | None:
+        for st in self._athletes.values():
+            if activity_id in st.activities:
+                return st.id
+        return None
 
-    def add_activity(self, activity: dict, stream: dict | None = None) -> int:
-        """Adds (or replaces) an activity upstream; returns its id (assigned when missing)."""
+    def add_activity(self, activity: dict, stream: dict | None = None, *, athlete_id: int | None = None) -> int:
+        """Adds (or replaces) an activity upstream; returns its id (assigned when missing).
+
+        Assigned ids follow every activity of the application; an id that belongs to another
+        athlete raises ValueError (activity ids are unique across Strava)."""
         with self._lock:
+            st = self._st(athlete_id)
             act = copy.deepcopy(activity)
             if not act.get("id"):
-                act["id"] = max(self._activities, default=10_000_000_000) + 1_000_003
+                act["id"] = max((i for s in self._athletes.values() for i in s.activities),
+                                default=10_000_000_000) + 1_000_003
+            owner = self._activity_owner(int(act["id"]))
+            if owner is not None and owner != st.id:
+                raise ValueError(f"activity {act['id']} belongs to athlete {owner}")
             act.setdefault("resource_state", 2)
-            act.setdefault("athlete", {"id": self._athlete["id"], "resource_state": 1})
+            if (act.get("athlete") or {}).get("id") != st.id:  # an activity's athlete is its owner
+                act["athlete"] = {**(act.get("athlete") or {"resource_state": 1}), "id": st.id}
             act.setdefault("map", {"id": f"a{act['id']}", "summary_polyline": "", "resource_state": 2})
             act.setdefault("manual", False)
             act.setdefault("visibility", "everyone")
             act.setdefault("private", act["visibility"] == "only_me")
-            self._put(act)
-            self._synth_cache.pop(int(act["id"]), None)
+            st.put(act)
+            st.synth_cache.pop(int(act["id"]), None)
             if stream is not None:
-                self._streams[int(act["id"])] = copy.deepcopy(stream)
+                st.streams[int(act["id"])] = copy.deepcopy(stream)
             else:
-                self._streams.pop(int(act["id"]), None)
+                st.streams.pop(int(act["id"]), None)
             return int(act["id"])
 
-    def edit_activity(self, activity_id: int, **fields: Any) -> dict:
+    def edit_activity(self, activity_id: int, *, athlete_id: int | None = None, **fields: Any) -> dict:
         """Changes fields of an activity upstream (name, distance, moving_time, start_date...)."""
         with self._lock:
-            act = self._activities[int(activity_id)]
+            st = self._st(athlete_id)
+            act = st.activities[int(activity_id)]
             act.update(copy.deepcopy(fields))
-            self._put(act)
-            self._synth_cache.pop(int(activity_id), None)
+            st.put(act)
+            st.synth_cache.pop(int(activity_id), None)
             return copy.deepcopy(act)
 
-    def set_stream(self, activity_id: int, stream: dict | None) -> None:
+    def set_stream(self, activity_id: int, stream: dict | None, *, athlete_id: int | None = None) -> None:
         with self._lock:
+            st = self._st(athlete_id)
             if stream is None:
-                self._streams.pop(int(activity_id), None)
+                st.streams.pop(int(activity_id), None)
             else:
-                self._streams[int(activity_id)] = copy.deepcopy(stream)
-            self._synth_cache.pop(int(activity_id), None)
+                st.streams[int(activity_id)] = copy.deepcopy(stream)
+            st.synth_cache.pop(int(activity_id), None)
 
-    def delete_activity(self, activity_id: int) -> None:
+    def delete_activity(self, activity_id: int, *, athlete_id: int | None = None) -> None:
         with self._lock:
-            self._activities.pop(int(activity_id))
-            self._start.pop(int(activity_id), None)
-            self._streams.pop(int(activity_id), None)
-            self._synth_cache.pop(int(activity_id), None)
+            st = self._st(athlete_id)
+            st.activities.pop(int(activity_id))
+            st.start.pop(int(activity_id), None)
+            st.streams.pop(int(activity_id), None)
+            st.synth_cache.pop(int(activity_id), None)
 
-    def activities(self) -> list[dict]:
-        """The current upstream list (deleted ones gone), oldest first."""
+    def activities(self, *, athlete_id: int | None = None) -> list[dict]:
+        """The athlete's current upstream list (deleted ones gone), oldest first."""
         with self._lock:
-            ids = sorted(self._activities, key=lambda i: (self._start[i], i))
-            return [copy.deepcopy(self._activities[i]) for i in ids]
+            st = self._st(athlete_id)
+            ids = sorted(st.activities, key=lambda i: (st.start[i], i))
+            return [copy.deepcopy(st.activities[i]) for i in ids]
 
-    def streams_of(self, activity_id: int) -> dict[str, list] | None:
-        """What the streams endpoint serves for this activity (None: 404)."""
+    def streams_of(self, activity_id: int, *, athlete_id: int | None = None) -> dict[str, list] | None:
+        """What the streams endpoint serves for this activity of the athlete (None: 404)."""
         with self._lock:
-            s = self._stream_for(int(activity_id))
+            s = self._stream_for(self._st(athlete_id), int(activity_id))
             return copy.deepcopy(s) if s is not None else None
 
-    def _stream_for(self, aid: int) -> dict[str, list] | None:
-        act = self._activities.get(aid)
+    @staticmethod
+    def _stream_for(st: _Athlete, aid: int) -> dict[str, list] | None:
+        act = st.activities.get(aid)
         if act is None:
             return None
-        if aid in self._streams:
-            return self._streams[aid]
+        if aid in st.streams:
+            return st.streams[aid]
         if act.get("manual"):
             return None
-        if aid not in self._synth_cache:
-            self._synth_cache[aid] = _synthesize_stream(act)
-        return self._synth_cache[aid]
+        if aid not in st.synth_cache:
+            st.synth_cache[aid] = _synthesize_stream(act)
+        return st.synth_cache[aid]
 
     # ------------------------------------------------------------------ push subscriptions (webhooks)
     @property
@@ -356,21 +480,25 @@ class FakeStrava(LocalServer):
 
     def push_event(self, object_type: str, object_id: int, aspect_type: str, updates: dict | None = None,
                    owner_id: int | None = None, subscription_id: int | None = None,
-                   event_time: int | None = None) -> list[tuple[int | None, float]]:
+                   event_time: int | None = None, *, athlete_id: int | None = None
+                   ) -> list[tuple[int | None, float]]:
         """POSTs one event to the subscription's callback, as Strava does; changes nothing upstream.
 
+        ``owner_id`` defaults to ``athlete_id``, else the primary athlete (any value goes out as given).
         An attempt counts only when answered 200 within 2 s; Strava tries three times in all
         (here one right after the other).  Returns ``(status or None, seconds)`` per attempt
         (None: no answer in time, or no connection).  Raises RuntimeError without a subscription.
         """
         with self._lock:
             sub = self._require_subscription()
+            if owner_id is None:
+                owner_id = self._st(athlete_id).id
             event = {
                 "aspect_type": aspect_type,
                 "event_time": int(event_time if event_time is not None else self.clock()),
                 "object_id": int(object_id),
                 "object_type": object_type,
-                "owner_id": int(owner_id if owner_id is not None else self._athlete["id"]),
+                "owner_id": int(owner_id),
                 "subscription_id": int(subscription_id if subscription_id is not None else sub["id"]),
                 "updates": copy.deepcopy(updates) if updates is not None else {},
             }
@@ -380,21 +508,23 @@ class FakeStrava(LocalServer):
             self.push_log.append((event, attempts))
         return attempts
 
-    def push_create(self, activity: dict, stream: dict | None = None) -> int:
-        """`add_activity`, then the ``create`` event; returns the activity id.
+    def push_create(self, activity: dict, stream: dict | None = None, *, athlete_id: int | None = None) -> int:
+        """`add_activity`, then the ``create`` event (owner: that athlete); returns the activity id.
 
         As on Strava, no event goes out for an athlete who revoked the application, nor for an
-        "only me" activity when the authorization lacks ``activity:read_all``.
+        "only me" activity when the athlete's authorization lacks ``activity:read_all``.
         """
         with self._lock:
             self._require_subscription()
-            aid = self.add_activity(activity, stream)
-            send = self._pertains(_is_private(self._activities[aid]))
+            st = self._st(athlete_id)
+            aid = self.add_activity(activity, stream, athlete_id=st.id)
+            send = self._pertains(st, _is_private(st.activities[aid]))
         if send:
-            self.push_event("activity", aid, "create")
+            self.push_event("activity", aid, "create", athlete_id=st.id)
         return aid
 
-    def push_update(self, activity_id: int, **fields: Any) -> list[tuple[int | None, float]]:
+    def push_update(self, activity_id: int, *, athlete_id: int | None = None,
+                    **fields: Any) -> list[tuple[int | None, float]]:
         """`edit_activity`, then the event Strava sends; returns the delivery attempts ([]: none sent).
 
         ``updates`` holds what Strava reports: ``title`` (new name), ``type`` (the new sport
@@ -405,13 +535,14 @@ class FakeStrava(LocalServer):
         """
         with self._lock:
             self._require_subscription()
-            before = copy.deepcopy(self._activities[int(activity_id)])
+            st = self._st(athlete_id)
+            before = copy.deepcopy(st.activities[int(activity_id)])
             if "visibility" in fields and "private" not in fields:
                 fields["private"] = fields["visibility"] == "only_me"
             elif "private" in fields and "visibility" not in fields:
                 was = before.get("visibility", "everyone")
                 fields["visibility"] = "only_me" if fields["private"] else ("everyone" if was == "only_me" else was)
-            after = self.edit_activity(activity_id, **fields)
+            after = self.edit_activity(activity_id, athlete_id=st.id, **fields)
             updates: dict[str, str] = {}
             if after.get("name") != before.get("name"):
                 updates["title"] = after.get("name")
@@ -423,57 +554,56 @@ class FakeStrava(LocalServer):
             if was_private != now_private:
                 updates["private"] = "true" if now_private else "false"
             aspect = "update"
-            if not self._authorized:
+            if not st.authorized:
                 return []
-            if not self._read_all():
+            if not st.read_all():
                 if was_private and now_private:
                     return []
                 if was_private != now_private:
                     aspect, updates = ("delete" if now_private else "create"), {}
-        return self.push_event("activity", int(activity_id), aspect, updates)
+        return self.push_event("activity", int(activity_id), aspect, updates, athlete_id=st.id)
 
-    def push_delete(self, activity_id: int) -> list[tuple[int | None, float]]:
+    def push_delete(self, activity_id: int, *, athlete_id: int | None = None) -> list[tuple[int | None, float]]:
         """`delete_activity`, then the ``delete`` event; returns the delivery attempts ([]: none sent)."""
         with self._lock:
             self._require_subscription()
-            send = self._pertains(_is_private(self._activities[int(activity_id)]))
-            self.delete_activity(activity_id)
-        return self.push_event("activity", int(activity_id), "delete") if send else []
+            st = self._st(athlete_id)
+            send = self._pertains(st, _is_private(st.activities[int(activity_id)]))
+            self.delete_activity(activity_id, athlete_id=st.id)
+        return self.push_event("activity", int(activity_id), "delete", athlete_id=st.id) if send else []
 
-    def deauthorize(self) -> list[tuple[int | None, float]]:
-        """The athlete revokes the application: every access and refresh token stops working
-        (as after a revoked authorization; a new authorization code grants access again), then
-        the subscription gets the athlete event ``updates: {"authorized": "false"}``.
-        Returns the delivery attempts ([] without a subscription)."""
+    def deauthorize(self, *, athlete_id: int | None = None) -> list[tuple[int | None, float]]:
+        """The athlete revokes the application: every access and refresh token of theirs stops
+        working (as after a revoked authorization; a new authorization code grants access again),
+        then the subscription gets the athlete event ``updates: {"authorized": "false"}``.
+        The other athletes keep theirs.  Returns the delivery attempts ([] without a subscription)."""
         with self._lock:
-            self._revoke()
+            st = self._st(athlete_id)
+            self._revoke(st)
             if self._subscription is None:
                 return []
-        return self._push_deauthorization()
+        return self._push_deauthorization(st.id)
 
-    def _push_deauthorization(self) -> list[tuple[int | None, float]]:
-        aid = int(self._athlete["id"])
+    def _push_deauthorization(self, athlete_id: int) -> list[tuple[int | None, float]]:
         try:
-            return self.push_event("athlete", aid, "update", {"authorized": "false"}, owner_id=aid)
+            return self.push_event("athlete", athlete_id, "update", {"authorized": "false"}, owner_id=athlete_id)
         except RuntimeError:  # the subscription was deleted meanwhile
             return []
 
-    def _revoke(self) -> None:
-        self._authorized = False
-        self._access.clear()
-        self._codes.clear()
+    def _revoke(self, st: _Athlete) -> None:
+        st.authorized = False
+        self._access = {t: v for t, v in self._access.items() if v[2] != st.id}
+        self._codes = {c: v for c, v in self._codes.items() if v[1] != st.id}
 
     def _require_subscription(self) -> dict:
         if self._subscription is None:
             raise RuntimeError("no push subscription: POST /api/v3/push_subscriptions first")
         return self._subscription
 
-    def _read_all(self) -> bool:
-        return "activity:read_all" in set(self._refresh_scope.replace(" ", ",").split(","))
-
-    def _pertains(self, private: bool) -> bool:
-        """Whether Strava would tell this application about an activity of its athlete."""
-        return self._authorized and (not private or self._read_all())
+    @staticmethod
+    def _pertains(st: _Athlete, private: bool) -> bool:
+        """Whether Strava would tell this application about an activity of this athlete."""
+        return st.authorized and (not private or st.read_all())
 
     def _push_subscriptions(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> Response:
         form = _form(query, headers, body)
@@ -521,12 +651,31 @@ class FakeStrava(LocalServer):
     def reset_log(self) -> None:
         with self._lock:
             self.request_log.clear()
+            self.request_athletes.clear()
 
-    def api_request_count(self) -> int:
-        """API requests of the athlete's data (push-subscription calls are not counted, as on Strava)."""
+    def api_request_count(self, athlete_id: int | None = None) -> int:
+        """API requests of athletes' data (push-subscription calls are not counted, as on Strava):
+        all of them, or only those made with that athlete's access tokens."""
         with self._lock:
-            return sum(1 for _, path, _ in self.request_log
-                       if path.startswith(API_PREFIX) and not path.startswith(PUSH_PATH))
+            return sum(1 for (_, path, _), who in zip(self.request_log, self.request_athletes)
+                       if path.startswith(API_PREFIX) and not path.startswith(PUSH_PATH)
+                       and (athlete_id is None or who == int(athlete_id)))
+
+    def _log(self, method: str, path: str, query: dict, athlete_id: int | None) -> None:
+        self.request_log.append((method, path, dict(query)))
+        self.request_athletes.append(athlete_id)
+
+    def _who(self, path: str, query: dict, headers: dict, body: bytes) -> int | None:
+        """The athlete whose token or code a request carries (None: none, or an unknown one)."""
+        if path.startswith(API_PREFIX):
+            return self._owner.get(_bearer(headers) or query.get("access_token") or "")
+        form = _form(query, headers, body) or {}
+        if path == "/oauth/token":
+            key = form.get("refresh_token") if form.get("grant_type") == "refresh_token" else form.get("code")
+            return self._owner.get(key or "")
+        if path == "/oauth/deauthorize":
+            return self._owner.get(form.get("access_token") or _bearer(headers) or "")
+        return None
 
     # ------------------------------------------------------------------ dispatch
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
@@ -537,7 +686,7 @@ class FakeStrava(LocalServer):
             # the application's own calls: no rate limits, no faults, and the callback
             # handshake runs outside the lock
             with self._lock:
-                self.request_log.append((method, path, dict(query)))
+                self._log(method, path, query, None)
                 if self._inactive:
                     return Response(403, ERR_INACTIVE)
             return self._push_subscriptions(method, path, query, headers, body)
@@ -545,7 +694,7 @@ class FakeStrava(LocalServer):
             is_api = path.startswith(API_PREFIX)
             is_oauth = path.startswith("/oauth/")
             if is_api or is_oauth:
-                self.request_log.append((method, path, dict(query)))
+                self._log(method, path, query, self._who(path, query, headers, body))
             if self._inactive and (is_api or is_oauth):
                 return Response(403, ERR_INACTIVE)
             if is_oauth:
@@ -561,7 +710,7 @@ class FakeStrava(LocalServer):
                     return self._failure(status, kind, counted=False)
                 self._count(method)
                 return self._failure(status, kind, counted=True)
-            over = self._count(method)
+            over = self._count(method)  # the application's windows, whichever athlete asks
             rate = self._rate_headers()
             if over:
                 return Response(429, ERR_RATE, rate)
@@ -584,12 +733,15 @@ class FakeStrava(LocalServer):
             return self._authorize(form)
         if path == "/oauth/deauthorize" and method == "POST":
             token = form.get("access_token") or _bearer(headers)
-            if token not in self._access:
+            entry = self._access.get(token or "")
+            if entry is None:
                 return Response(401, ERR_AUTH)
             # like Strava: every token of the athlete is revoked, and the subscription hears of it
-            self._revoke()
+            st = self._athletes[entry[2]]
+            self._revoke(st)
             if self._subscription is not None:
-                threading.Thread(target=self._push_deauthorization, name="fake-strava-push", daemon=True).start()
+                threading.Thread(target=self._push_deauthorization, args=(st.id,), name="fake-strava-push",
+                                 daemon=True).start()
             return Response(200, {"access_token": token})
         if path != "/oauth/token" or method != "POST":
             return Response(404, ERR_NOT_FOUND_PATH)
@@ -601,48 +753,55 @@ class FakeStrava(LocalServer):
                                                "code": "invalid"}]})
         grant = form.get("grant_type")
         if grant == "refresh_token":
-            if (not self._authorized or not form.get("refresh_token")
-                    or form.get("refresh_token") != self._refresh_token):
+            given = form.get("refresh_token")
+            st = next((s for s in self._athletes.values() if s.authorized and given and s.refresh_token == given),
+                      None)
+            if st is None:
                 return Response(400, _bad_request("RefreshToken", "refresh_token"))
-            scope = self._refresh_scope
+            scope = st.scope
             extra: dict = {}
         elif grant == "authorization_code":
             code = form.get("code", "")
             if code not in self._codes:
                 return Response(400, _bad_request("AuthorizationCode", "code"))
-            if (self.athlete_capacity is not None and not self._authorized
-                    and self.other_athletes_connected + 1 > self.athlete_capacity):
+            st = self._athletes[self._codes[code][1]]
+            if (self.athlete_capacity is not None and not st.authorized
+                    and self._connected_count() + 1 > self.athlete_capacity):
                 return Response(403, ERR_CAPACITY)
-            scope = self._codes.pop(code)
-            self._authorized = True  # the athlete allowed access (again)
-            extra = {"athlete": _summary_athlete(self._athlete)}
+            scope = self._codes.pop(code)[0]
+            st.authorized = True  # the athlete allowed access (again)
+            extra = {"athlete": _summary_athlete(st.athlete)}
         else:
             return Response(400, _bad_request("Application", "grant_type"))
-        # the refresh token rotates: the old one stops working
-        self._refresh_token = secrets.token_hex(20)
-        self._refresh_scope = scope
-        access = self._new_access(scope)
+        # the athlete's refresh token rotates: the old one stops working
+        st.refresh_token = secrets.token_hex(20)
+        st.scope = scope
+        self._owner[st.refresh_token] = st.id
+        access = self._new_access(scope, st.id)
         expires_at = int(self._access[access][0])
         out = {
             "token_type": "Bearer",
             "expires_at": expires_at,
             "expires_in": max(0, expires_at - int(self.clock())),
-            "refresh_token": self._refresh_token,
+            "refresh_token": st.refresh_token,
             "access_token": access,
         }
         out.update(extra)
         return Response(200, out)
 
     def _authorize(self, form: dict) -> Response:
-        """The browser step: the athlete allows everything asked; redirect with a code."""
+        """The browser step: the athlete logged in (``browser_athlete_id``) allows everything asked;
+        redirect with a code."""
         if form.get("client_id") != self.client_id:
             return Response(400, _bad_request("Application", "client_id"))
         redirect_uri = form.get("redirect_uri")
         if not redirect_uri or form.get("response_type") != "code":
             return Response(400, _bad_request("Application", "redirect_uri" if not redirect_uri else "response_type"))
         scope = form.get("scope") or "read,activity:read"
+        st = self._st(self.browser_athlete_id)
         code = secrets.token_hex(20)
-        self._codes[code] = scope
+        self._codes[code] = (scope, st.id)
+        self._owner[code] = st.id
         params = {"state": form.get("state", ""), "code": code, "scope": scope}
         sep = "&" if "?" in redirect_uri else "?"
         return Response(302, "", {"Location": f"{redirect_uri}{sep}{urlencode(params)}"}, content_type="text/html")
@@ -653,6 +812,7 @@ class FakeStrava(LocalServer):
         entry = self._access.get(token or "")
         if entry is None or entry[0] <= self.clock():
             return Response(401, ERR_AUTH)
+        st = self._athletes[entry[2]]  # the token's athlete: the only one it sees
         scopes = set(entry[1].replace(" ", ",").split(","))
         can_read = bool(scopes & {"activity:read", "activity:read_all"})
         read_all = "activity:read_all" in scopes
@@ -661,16 +821,16 @@ class FakeStrava(LocalServer):
         segs = [s for s in path.split("/") if s]
         if segs == ["athlete"]:
             if "profile:read_all" in scopes:
-                return Response(200, self._athlete)
-            return Response(200, _summary_athlete(self._athlete))
+                return Response(200, st.athlete)
+            return Response(200, _summary_athlete(st.athlete))
         if segs == ["athlete", "zones"]:
             if "profile:read_all" not in scopes:
                 return Response(401, _missing_scope("profile:read_all"))
-            return Response(200, self._zones)
+            return Response(200, st.zones)
         if segs == ["athlete", "activities"]:
             if not can_read:
                 return Response(401, _missing_scope("activity:read"))
-            return self._list(query, read_all)
+            return self._list(st, query, read_all)
         if len(segs) in (2, 3) and segs[0] == "activities":
             try:
                 aid = int(segs[1])
@@ -678,16 +838,17 @@ class FakeStrava(LocalServer):
                 return Response(404, ERR_NOT_FOUND_PATH)
             if not can_read:
                 return Response(401, _missing_scope("activity:read"))
-            act = self._activities.get(aid)
+            act = st.activities.get(aid)  # another athlete's activity: 404, as on Strava
             if act is None or (not read_all and act.get("visibility") == "only_me"):
                 return Response(404, ERR_NOT_FOUND_RECORD)
             if len(segs) == 2:
-                return Response(200, _detailed(act, self._athlete))
+                return Response(200, _detailed(act, st.athlete))
             if segs[2] == "streams":
-                return self._streams_response(aid, query)
+                return self._streams_response(st, aid, query)
         return Response(404, ERR_NOT_FOUND_PATH)
 
-    def _list(self, query: dict, read_all: bool) -> Response:
+    @staticmethod
+    def _list(st: _Athlete, query: dict, read_all: bool) -> Response:
         try:
             before = int(float(query["before"])) if query.get("before") not in (None, "") else None
         except ValueError:
@@ -703,16 +864,16 @@ class FakeStrava(LocalServer):
             return Response(400, _bad_request("Application", "page"))
         page = max(1, page)
         per_page = 30 if per_page < 1 else min(per_page, 200)
-        ids = [i for i, a in self._activities.items()
+        ids = [i for i, a in st.activities.items()
                if (read_all or a.get("visibility") != "only_me")
-               and (after is None or self._start[i] > after)
-               and (before is None or self._start[i] < before)]
-        ids.sort(key=lambda i: (self._start[i], i), reverse=after is None)
+               and (after is None or st.start[i] > after)
+               and (before is None or st.start[i] < before)]
+        ids.sort(key=lambda i: (st.start[i], i), reverse=after is None)
         chosen = ids[(page - 1) * per_page: page * per_page]
-        return Response(200, [self._activities[i] for i in chosen])
+        return Response(200, [st.activities[i] for i in chosen])
 
-    def _streams_response(self, aid: int, query: dict) -> Response:
-        stream = self._stream_for(aid)
+    def _streams_response(self, st: _Athlete, aid: int, query: dict) -> Response:
+        stream = self._stream_for(st, aid)
         if stream is None:
             return Response(404, ERR_NOT_FOUND_PATH)
         keys = [k for k in (query.get("keys") or "").split(",") if k]
@@ -921,21 +1082,94 @@ FakeStrava.handler = _Handler
 FakeStrava.thread_name = "fake-strava"
 
 
+# ---------------------------------------------------------------------- more athletes
+
+
+def with_athlete_id(sample: SampleAthlete, athlete_id: int, *, firstname: str | None = None,
+                    lastname: str | None = None, username: str | None = None,
+                    activity_id_offset: int = 0) -> SampleAthlete:
+    """A copy of ``sample`` as another Strava athlete: the athlete's id (also in each activity's
+    ``athlete`` and the profile pictures), optionally names, and activity ids moved by
+    ``activity_id_offset`` (activity ids are unique across Strava: two athletes served by one
+    FakeStrava must not share one)."""
+    old_id = int(sample.athlete["id"])
+    new_id = int(athlete_id)
+
+    def moved(aid: int) -> int:
+        return int(aid) + int(activity_id_offset)
+
+    athlete = copy.deepcopy(sample.athlete)
+    athlete["id"] = new_id
+    for key in ("profile", "profile_medium"):
+        if isinstance(athlete.get(key), str):
+            athlete[key] = athlete[key].replace(f"/athletes/{old_id}/", f"/athletes/{new_id}/")
+    for key, value in (("firstname", firstname), ("lastname", lastname), ("username", username)):
+        if value is not None:
+            athlete[key] = value
+    activities = []
+    for a in sample.activities:
+        act = copy.deepcopy(a)
+        act["id"] = moved(act["id"])
+        act["athlete"] = dict(act.get("athlete") or {"resource_state": 1}, id=new_id)
+        if isinstance(act.get("map"), dict) and act["map"].get("id") == f"a{a['id']}":
+            act["map"]["id"] = f"a{act['id']}"
+        activities.append(act)
+    specials = {k: [moved(x) if isinstance(x, int) else x for x in v] if isinstance(v, list) else copy.deepcopy(v)
+                for k, v in sample.specials.items()}
+    return SampleAthlete(athlete=athlete, zones=copy.deepcopy(sample.zones), activities=activities,
+                         streams={moved(k): v for k, v in sample.streams.items()},
+                         labels=copy.deepcopy(sample.labels), specials=specials)
+
+
+# (first name, last name, username) of the athletes the CLI adds after the first one
+_CLUB = [("Nico", "Keller", "nico_k"), ("Mara", "Huber", "mara_runs"), ("Jonas", "Meier", "jonas_m"),
+         ("Sina", "Frei", "sina_frei"), ("Luca", "Baumann", "luca_b"), ("Elena", "Graf", "elena_g"),
+         ("David", "Roth", "d_roth"), ("Anna", "Weber", "anna_w")]
+
+
+def club_athletes(n: int, end_date: dt.date, *, seed: int = 7, years: float = 2.0) -> list[SampleAthlete]:
+    """``n`` generated athletes: the usual sample athlete (``seed``), then athletes of seeds
+    ``seed + 1``, ``seed + 2``... with ids 4243, 4244... and names of their own; activity ids
+    never collide."""
+    out: list[SampleAthlete] = []
+    taken: set[int] = set()
+    for i in range(n):
+        sample = generate_sample_athlete(end_date, seed=seed + i, years=years)
+        if i:
+            first, last, user = _CLUB[(i - 1) % len(_CLUB)]
+            if i > len(_CLUB):
+                user = f"{user}{i}"
+            ids = [int(a["id"]) for a in sample.activities]
+            offset = 0
+            while any(x + offset in taken for x in ids):
+                offset += 1
+            sample = with_athlete_id(sample, int(sample.athlete["id"]) + i, firstname=first, lastname=last,
+                                     username=user, activity_id_offset=offset)
+        taken.update(int(a["id"]) for a in sample.activities)
+        out.append(sample)
+    return out
+
+
 # ---------------------------------------------------------------------- CLI
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pipelines.sandbox.strava_server",
-                                description="Serve the generated sample athlete as a local Strava v3 API.")
+                                description="Serve the generated sample athlete (or several, through one "
+                                            "application) as a local Strava v3 API.")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--end-date", type=dt.date.fromisoformat, default=dt.date.today(),
                    help="last day of the sample athlete (YYYY-MM-DD, default today)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--years", type=float, default=2.0)
+    p.add_argument("--athletes", type=int, default=1, metavar="N",
+                   help="serve N generated athletes through the one application (seeds SEED, SEED+1..., "
+                        "ids 4242, 4243...), each with a refresh token of their own (default 1)")
     p.add_argument("--client-id", default="12345")
     p.add_argument("--client-secret", default="fake-secret")
-    p.add_argument("--refresh-token", default="fake-refresh-0")
+    p.add_argument("--refresh-token", default="fake-refresh-0",
+                   help="the first athlete's; each other one's is this followed by -ATHLETE_ID")
     p.add_argument("--scope", default="read,activity:read_all,profile:read_all")
     p.add_argument("--read-limit-15min", type=int, default=100)
     p.add_argument("--read-limit-daily", type=int, default=1000)
@@ -943,21 +1177,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--overall-limit-daily", type=int, default=2000)
     p.add_argument("--access-token-ttl", type=int, default=21600, help="seconds")
     args = p.parse_args(argv)
+    if args.athletes < 1:
+        p.error("--athletes: at least 1")
 
-    athlete = generate_sample_athlete(args.end_date, seed=args.seed, years=args.years)
-    fake = FakeStrava(athlete, client_id=args.client_id, client_secret=args.client_secret,
+    served = club_athletes(args.athletes, args.end_date, seed=args.seed, years=args.years)
+    athlete = served[0]
+    fake = FakeStrava(athlete, athletes=served, client_id=args.client_id, client_secret=args.client_secret,
                       refresh_token=args.refresh_token, access_token_ttl_s=args.access_token_ttl,
                       read_limit_15min=args.read_limit_15min, read_limit_daily=args.read_limit_daily,
                       overall_limit_15min=args.overall_limit_15min, overall_limit_daily=args.overall_limit_daily,
                       scope=args.scope)
     base = fake.start(port=args.port, host=args.host)
-    print(f"Fake Strava API serving {len(athlete.activities)} activities of athlete {athlete.athlete['id']} "
-          f"at {base} (API at {base}/api/v3, OAuth at {base}/oauth/token)")
+    if len(served) == 1:
+        print(f"Fake Strava API serving {len(athlete.activities)} activities of athlete {athlete.athlete['id']} "
+              f"at {base} (API at {base}/api/v3, OAuth at {base}/oauth/token)")
+    else:
+        print(f"Fake Strava API serving {len(served)} athletes through one application at {base} "
+              f"(API at {base}/api/v3, OAuth at {base}/oauth/token); the rate limits are the application's, "
+              "shared by all of them")
     print("These credentials are fake and work only here:")
     print(f"  STRAVA_BASE_URL={base}")
     print(f"  STRAVA_CLIENT_ID={fake.client_id}")
     print(f"  STRAVA_CLIENT_SECRET={fake.client_secret}")
     print(f"  STRAVA_REFRESH_TOKEN={fake.current_refresh_token}")
+    if len(served) > 1:
+        print("Each athlete's refresh token (STRAVA_REFRESH_TOKEN above is the first one's):")
+        for a in served:
+            info = a.athlete
+            print(f"  athlete {info['id']} ({info.get('firstname')} {info.get('lastname')}, "
+                  f"{len(a.activities)} activities): refresh token {fake.refresh_token_of(info['id'])}")
     print(f"Push subscriptions (webhooks): {base}{PUSH_PATH} with the client id and secret")
     print("Ctrl-C stops it.", flush=True)
     try:

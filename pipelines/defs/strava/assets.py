@@ -1,6 +1,8 @@
 """The Strava landing assets: one sync fills the raw tables the dbt sources read."""
 
 
+from typing import Optional
+
 import dagster as dg
 
 from pipelines import progress
@@ -18,6 +20,7 @@ RAW_TABLES = {
 
 class SyncConfig(dg.Config):
     full: bool = False  # relist every activity (reconciliation) instead of the recent window
+    athlete: Optional[str] = None  # a roster athlete's key (club deployment); None: the environment's athlete
 
 
 @dg.multi_asset(
@@ -37,8 +40,18 @@ def strava_sync(context: dg.AssetExecutionContext, config: SyncConfig, strava: S
     from pipelines.strava.sync import run_sync  # stravalib loads in about 1 s: only when a sync runs
 
     settings = strava.settings()
+    athlete = None
+    if config.athlete:
+        from pipelines.roster import load_roster
+
+        roster = load_roster(settings)
+        if roster is None:
+            from pipelines.config import ConfigError
+
+            raise ConfigError("--athlete needs a roster: add the athlete first with `trainsmart athletes add KEY`.")
+        athlete = roster.get(config.athlete)
     result = run_sync(settings, full=config.full, progress=lambda m: (context.log.info(m), progress.say(m)),
-                      lookback_days=settings.lookback_days, reconcile_days=settings.reconcile_days)
+                      lookback_days=settings.lookback_days, reconcile_days=settings.reconcile_days, athlete=athlete)
     metadata = {
         "complete": result.complete,
         "message": result.message,
