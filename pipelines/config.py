@@ -136,19 +136,15 @@ class Settings:
         return self.as_of or dt.datetime.now().astimezone().date()
 
     def dbt_vars(self) -> dict:
-        """The athlete profile as dbt vars (unset ones keep the dbt defaults).
+        """The vars the pipeline passes to dbt: none today.
 
+        Not the athlete profile: it is data (raw.athlete_profiles, written before every build
+        by pipelines/profiles.py from the roster or the ATHLETE_* variables), so one build
+        serves every athlete and a profile change is a data change, not a project change.
         Not the as-of date: dbt re-parses the whole project whenever a var changes, and that
         date moves every night; dbt reads it from TRAINSMART_AS_OF (or takes today) instead.
         """
-        out: dict = {}
-        for key in ("hr_max", "hr_rest", "lthr"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        if self.sex:
-            out["sex"] = self.sex
-        return out
+        return {}
 
 
 def load_settings() -> Settings:

@@ -89,6 +89,21 @@ create table if not exists raw.garmin_wellness (
     primary key (owner_id, kind, calendar_date)
 );
 
+-- The athlete profiles (METRICS.md section 1) the models use, written before every build by
+-- pipelines/profiles.py from the roster (one row per athlete) or, without a roster, from
+-- the ATHLETE_* environment (the default row). athlete_id null = the default row: it
+-- applies to every athlete without a row of their own. A null value = the METRICS.md
+-- default or derivation.
+create table if not exists raw.athlete_profiles (
+    athlete_id        bigint,              -- Strava athlete id; null = the default row
+    hr_max            integer,             -- bpm; null = derived from the last 365 days, else 190
+    hr_rest           integer,             -- bpm; null = 60
+    lthr              integer,             -- bpm; null = 0.89 x hr_max rounded half up
+    sex               varchar,             -- 'F' | 'M' | null (unspecified)
+    min_runs_per_week integer,             -- null = 3
+    updated_at        timestamp not null
+);
+
 -- Key/value bookkeeping: cursor, last reconciliation, budget seen.
 create table if not exists raw.sync_state (
     key        varchar primary key,

@@ -48,7 +48,58 @@ def test_data_fingerprint_sees_content_not_bookkeeping(tmp_path):
 
 def test_project_fingerprint_follows_the_vars():
     assert build_scope.project_fingerprint({}) == build_scope.project_fingerprint({})
-    assert build_scope.project_fingerprint({}) != build_scope.project_fingerprint({"hr_max": 190})
+    assert build_scope.project_fingerprint({}) != build_scope.project_fingerprint({"volume_spike": 0.5})
+
+
+def test_a_profile_change_is_a_data_change_not_a_project_change(home, monkeypatch):
+    from pipelines import profiles
+
+    monkeypatch.delenv("TRAINSMART_ATHLETES", raising=False)  # no roster: the default row from ATHLETE_*
+    monkeypatch.setenv("ATHLETE_HR_MAX", "188")
+    settings = load_settings()
+    assert settings.dbt_vars() == {}  # the profile is no var: the project fingerprint cannot see it
+    con = warehouse.connect_writer(settings.db_path)
+    try:
+        profiles.write_profiles(con, settings)
+        assert con.execute("select athlete_id, hr_max, hr_rest, lthr, sex, min_runs_per_week "
+                           "from raw.athlete_profiles").fetchall() == [(None, 188, None, None, None, None)]
+        first = build_scope.data_fingerprint(con)
+        profiles.write_profiles(con, settings)  # written again before every build: only updated_at moves
+        assert build_scope.data_fingerprint(con) == first
+        monkeypatch.setenv("ATHLETE_HR_MAX", "190")
+        monkeypatch.setenv("ATHLETE_SEX", "female")
+        changed = load_settings()
+        profiles.write_profiles(con, changed)
+        assert con.execute("select hr_max, sex from raw.athlete_profiles").fetchall() == [(190, "F")]
+        assert build_scope.data_fingerprint(con) != first
+        before = BuildState(first, "2026-11-24", build_scope.project_fingerprint(settings.dbt_vars()))
+        after = BuildState(build_scope.data_fingerprint(con), "2026-11-24", build_scope.project_fingerprint(changed.dbt_vars()))
+        assert decide(before, after) == "data"
+    finally:
+        con.close()
+
+
+def test_a_roster_writes_one_profile_row_per_athlete_with_a_strava_id(home, monkeypatch):
+    from pipelines import profiles
+
+    monkeypatch.delenv("TRAINSMART_ATHLETES", raising=False)  # the roster at TRAINSMART_HOME/athletes.toml
+    monkeypatch.setenv("ATHLETE_HR_MAX", "188")  # ignored with a roster: no default row
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "athletes.toml").write_text(
+        '[[athlete]]\nkey = "ann"\nname = "Ann"\ntimezone = "UTC"\nstrava_athlete_id = 11\nhr_max = 182\n'
+        'sex = "F"\nmin_runs_per_week = 2\n\n'
+        '[[athlete]]\nkey = "bob"\nname = "Bob"\ntimezone = "UTC"\nlthr = 170\n\n'  # not authorized yet
+        '[[athlete]]\nkey = "cy"\nname = "Cy"\ntimezone = "UTC"\nstrava_athlete_id = 33\n')
+    settings = load_settings()
+    con = warehouse.connect_writer(settings.db_path)
+    try:
+        con.execute("insert into raw.athlete_profiles (athlete_id, hr_max, updated_at) values (null, 150, now())")
+        assert profiles.write_profiles(con, settings) == 2
+        rows = con.execute("select athlete_id, hr_max, hr_rest, lthr, sex, min_runs_per_week "
+                           "from raw.athlete_profiles order by athlete_id").fetchall()
+        assert rows == [(11, 182, None, None, "F", 2), (33, None, None, None, None, None)]
+    finally:
+        con.close()
 
 
 def _night(monkeypatch, day: dt.date):

@@ -1,14 +1,13 @@
 {#
     Reading the project vars (dbt_project.yml) as SQL literals.
 
-    Precedence for the as-of date and the athlete profile:
-      1. --vars '{"as_of_date": "2026-03-01", "hr_max": 188, ...}'  (the Python side passes the
-         profile this way, and the as-of date as TRAINSMART_AS_OF: vars are part of dbt's
-         partial-parsing check, and a date that moves nightly would re-parse the whole project)
-      2. the environment variable of CONTRACT.md (TRAINSMART_AS_OF, ATHLETE_HR_MAX,
-         ATHLETE_HR_REST, ATHLETE_LTHR, ATHLETE_SEX), for running dbt by hand
-      3. the default in dbt_project.yml (null = derived from the data, METRICS.md 1)
-    The as-of date finally defaults to today: the local date at which this dbt run started.
+    Precedence for the as-of date:
+      1. --vars '{"as_of_date": "2026-03-01"}' (unit tests, runs by hand)
+      2. TRAINSMART_AS_OF (how the pipeline passes it: vars are part of dbt's partial-parsing
+         check, and a date that moves nightly would re-parse the whole project)
+      3. today: the local date at which this dbt run started.
+    The athlete profile is not read here: it is data (source trainsmart.athlete_profiles,
+    see int_athlete_profile).
 #}
 
 {% macro _var_or_env(name, env_name) -%}
@@ -45,33 +44,6 @@
 {# The as-of date as a SQL date expression. #}
 {% macro as_of_date() -%}
     cast('{{ as_of_date_text() }}' as date)
-{%- endmacro %}
-
-
-{# A numeric profile var as a double literal, or a typed null when unset. #}
-{% macro profile_number(name, env_name) -%}
-    {%- set value = _var_or_env(name, env_name) -%}
-    {%- if value is none -%}
-        cast(null as {{ type_double() }})
-    {%- else -%}
-        {%- if not modules.re.match('^[+-]?[0-9]+(\.[0-9]*)?$', value) -%}
-            {%- do exceptions.raise_compiler_error(name ~ " must be a number, got '" ~ value ~ "'") -%}
-        {%- endif -%}
-        {{ dbl(value) }}
-    {%- endif -%}
-{%- endmacro %}
-
-
-{# The athlete's sex as 'F', 'M' or null (F/female/M/male in any case; anything else unspecified). #}
-{% macro athlete_sex() -%}
-    {%- set value = (_var_or_env('sex', 'ATHLETE_SEX') or '') | lower -%}
-    {%- if value in ('f', 'female') -%}
-        'F'
-    {%- elif value in ('m', 'male') -%}
-        'M'
-    {%- else -%}
-        cast(null as {{ dbt.type_string() }})
-    {%- endif -%}
 {%- endmacro %}
 
 

@@ -1,10 +1,13 @@
 -- One row per athlete with activities in scope: the first day (Monday of the week of the
--- first activity) and the heart-rate profile of METRICS.md section 1.
+-- first activity) and the profile of METRICS.md section 1.
+-- "Configured" = the athlete's own row of raw.athlete_profiles, else the default row
+-- (athlete_id null), else nothing; a null value of the row chosen is not configured.
 --   hr_max : configured, else max of max_heartrate (> 0) over local_date in
 --            [as-of - 364, as-of], else 190
---   hr_rest: configured (default 60)
+--   hr_rest: configured, else 60
 --   lthr   : configured, else 0.89 x hr_max rounded half up (floor(v + 0.5), in double)
 --   sex    : configured F/M, else unspecified; TRIMP (k, b) = (0.86, 1.67) for F, else (0.64, 1.92)
+--   min_runs_per_week: configured, else 3
 
 with
 
@@ -14,13 +17,35 @@ activities as (
 
 ),
 
-configured as (
+-- the profile rows, the latest first when a key repeats (pipelines/profiles.py writes one each)
+profile_rows as (
 
     select
-        {{ profile_number('hr_max', 'ATHLETE_HR_MAX') }} as hr_max,
-        {{ profile_number('hr_rest', 'ATHLETE_HR_REST') }} as hr_rest,
-        {{ profile_number('lthr', 'ATHLETE_LTHR') }} as lthr,
-        {{ athlete_sex() }} as sex
+        athlete_id,
+        cast(hr_max as {{ type_double() }}) as hr_max,
+        cast(hr_rest as {{ type_double() }}) as hr_rest,
+        cast(lthr as {{ type_double() }}) as lthr,
+        case
+            when lower(trim(sex)) in ('f', 'female') then 'F'
+            when lower(trim(sex)) in ('m', 'male') then 'M'
+        end as sex,
+        cast(min_runs_per_week as integer) as min_runs_per_week,
+        row_number() over (partition by athlete_id order by updated_at desc) as recency
+    from {{ source('trainsmart', 'athlete_profiles') }}
+
+),
+
+own_rows as (
+
+    select * from profile_rows
+    where athlete_id is not null and recency = 1
+
+),
+
+default_row as (
+
+    select * from profile_rows
+    where athlete_id is null and recency = 1
 
 ),
 
@@ -41,6 +66,27 @@ per_athlete as (
 
 ),
 
+-- the athlete's own row, else the default row (whole rows: values never mix)
+configured as (
+
+    select
+        per_athlete.athlete_id,
+        case when own_rows.athlete_id is not null then own_rows.hr_max else default_row.hr_max end as hr_max,
+        case when own_rows.athlete_id is not null then own_rows.hr_rest else default_row.hr_rest end as hr_rest,
+        case when own_rows.athlete_id is not null then own_rows.lthr else default_row.lthr end as lthr,
+        case when own_rows.athlete_id is not null then own_rows.sex else default_row.sex end as sex,
+        case
+            when own_rows.athlete_id is not null then own_rows.min_runs_per_week
+            else default_row.min_runs_per_week
+        end as min_runs_per_week
+    from per_athlete
+    left join own_rows
+        on per_athlete.athlete_id = own_rows.athlete_id
+    left join default_row
+        on 1 = 1
+
+),
+
 hr_max_resolved as (
 
     select
@@ -55,9 +101,11 @@ hr_max_resolved as (
         end as hr_max_source,
         coalesce(configured.hr_rest, {{ dbl(60) }}) as hr_rest,
         configured.lthr as configured_lthr,
-        configured.sex
+        configured.sex,
+        coalesce(configured.min_runs_per_week, 3) as min_runs_per_week
     from per_athlete
-    cross join configured
+    inner join configured
+        on per_athlete.athlete_id = configured.athlete_id
 
 ),
 
@@ -74,7 +122,8 @@ final as (
         case when configured_lthr is not null then 'config' else 'derived' end as lthr_source,
         sex,
         case when sex = 'F' then {{ dbl('0.86') }} else {{ dbl('0.64') }} end as trimp_k,
-        case when sex = 'F' then {{ dbl('1.67') }} else {{ dbl('1.92') }} end as trimp_b
+        case when sex = 'F' then {{ dbl('1.67') }} else {{ dbl('1.92') }} end as trimp_b,
+        min_runs_per_week
     from hr_max_resolved
 
 )

@@ -191,7 +191,7 @@ low_consistency as (
         consistency_12w as value,
         {{ num_var('consistency_low') }} as threshold,
         {{ dbt.concat([
-            "'You ran at least '", fmt_integer(var('min_runs_per_week')), "' times a week in only '",
+            "'You ran at least '", fmt_integer('min_runs_per_week'), "' times a week in only '",
             fmt_integer('consistency_12w * consistency_weeks'), "' of the last '", fmt_integer('consistency_weeks'),
             "' weeks. Regular, shorter runs do more than occasional big weeks: plan fixed days for running.'"
         ]) }} as message

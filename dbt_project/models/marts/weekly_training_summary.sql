@@ -23,6 +23,13 @@ wellness as (
 
 ),
 
+-- the athlete's own min_runs_per_week (raw.athlete_profiles, default 3)
+profiles as (
+
+    select athlete_id, min_runs_per_week from {{ ref('int_athlete_profile') }}
+
+),
+
 day_totals as (
 
     select
@@ -186,11 +193,14 @@ weeks as (
                 then day_totals.mean_daily_load / day_totals.stddev_daily_load
         end as monotony,
         day_totals.last_counted_day,
-        activity_totals.max_long_run_spike_ratio
+        activity_totals.max_long_run_spike_ratio,
+        profiles.min_runs_per_week
     from day_totals
     left join activity_totals
         on day_totals.athlete_id = activity_totals.athlete_id
         and day_totals.week_start = activity_totals.week_start
+    left join profiles
+        on day_totals.athlete_id = profiles.athlete_id
 
 ),
 
@@ -207,8 +217,8 @@ with_history as (
             partition by athlete_id order by week_start
             rows between 4 preceding and 1 preceding
         ) as previous_weeks_counted,
-        run_count >= {{ var('min_runs_per_week') }} as consistent_week,
-        avg(case when run_count >= {{ var('min_runs_per_week') }} then {{ dbl(1) }} else {{ dbl(0) }} end) over (
+        run_count >= min_runs_per_week as consistent_week,
+        avg(case when run_count >= min_runs_per_week then {{ dbl(1) }} else {{ dbl(0) }} end) over (
             partition by athlete_id order by week_start
             rows between 11 preceding and current row
         ) as consistency_12w,
@@ -277,7 +287,8 @@ final as (
         with_history.week_index,
         with_history.consistency_weeks,
         with_history.previous_strength_sessions,
-        with_history.max_long_run_spike_ratio
+        with_history.max_long_run_spike_ratio,
+        with_history.min_runs_per_week
     from with_history
     inner join days as week_end
         on with_history.athlete_id = week_end.athlete_id

@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from packaging.version import Version
 
-from pipelines import landing, progress, warehouse
+from pipelines import landing, profiles, progress, warehouse
 from pipelines.config import load_settings
 from pipelines.defs.models import build_scope
 from pipelines.defs.models.project import dbt_executable, dbt_project, load_manifest
@@ -73,14 +73,23 @@ SCOPE_SAYS = {
 @dbt_assets(manifest=load_manifest(), project=dbt_project,
             dagster_dbt_translator=TrainsmartTranslator(), name="dbt_models")
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: BuildConfig):
-    """`dbt build` of what changed since the last build (build_scope.py), with the athlete
-    profile as vars, under the writer lock; then the read snapshot is published."""
+    """`dbt build` of what changed since the last build (build_scope.py), under the writer lock,
+    after writing the athlete profiles (roster or ATHLETE_* variables) into
+    raw.athlete_profiles; then the read snapshot is published."""
     settings = load_settings()
     os.environ["TRAINSMART_DB"] = str(settings.db_path)  # dbt's profile reads it; must be absolute
-    dbt_vars = settings.dbt_vars()  # the as-of date reaches dbt as TRAINSMART_AS_OF: vars stay fixed, parsing partial
+    dbt_vars = settings.dbt_vars()  # no profile, no as-of date (TRAINSMART_AS_OF): vars stay fixed, parsing partial
     with warehouse.writer_lock(settings.db_path, on_wait=lambda: progress.say("waiting for another run to finish")):
         con = warehouse.connect_writer(settings.db_path)  # the raw schema exists even before a sync
         try:
+            # the athlete profiles are data: written first, so a changed profile is a data change
+            con.execute("begin transaction")
+            try:
+                profiles.write_profiles(con, settings)
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
             current = build_scope.BuildState(data=build_scope.data_fingerprint(con), as_of=settings.as_of_date().isoformat(),
                                              project=build_scope.project_fingerprint(dbt_vars))
             scope = build_scope.decide(build_scope.last_build(con), current, config.scope)

@@ -7,7 +7,7 @@ data tests and the unit tests, about 25 s in all. Yet what can change is known:
 |------------------------------------------------------|----------|---------------------------------------|
 | nothing (same raw data, as-of date, project, vars)   | `skip`   | nothing; the marts are already right  |
 | only the as-of date (a new day, nothing landed)      | `models` | the models only (no tests, no seeds)  |
-| the raw data (something landed, edited, deleted)     | `data`   | the models and every data test        |
+| the raw data (landed, edited, deleted; a profile)    | `data`   | the models and every data test        |
 | the dbt project or its vars, or no build yet         | `full`   | everything, unit tests included       |
 
 `trainsmart build` and the weekly report job always ask for `full`, so the whole suite
@@ -15,7 +15,9 @@ runs at least once a week whatever the nights did.
 
 The raw data's fingerprint hashes the content of every raw table the models read (not
 the bookkeeping timestamps a sync bumps without changing anything); it takes well under a
-second even for ten years of streams.
+second even for ten years of streams. The athlete profiles are such a table
+(raw.athlete_profiles, rewritten from the roster or ATHLETE_* before every build,
+pipelines/profiles.py): a changed profile is a data change, an unchanged one changes nothing.
 """
 
 from __future__ import annotations
