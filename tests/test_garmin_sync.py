@@ -324,3 +324,17 @@ def test_the_key_file_is_read_when_the_variable_is_unset(make_garmin, short_watc
     key_file.parent.mkdir(parents=True)
     key_file.write_text(KEY + "\n")
     assert run_garmin_sync(load_settings()).complete
+
+
+def test_a_profile_without_an_id_leaves_the_owner_to_the_data(make_garmin, short_watch):
+    """GARMIN.md gives no shape for the profile: without an id there, the activities' ownerId
+    (and the wellness userProfilePk) say whose data it is."""
+    import dataclasses
+
+    watch = dataclasses.replace(short_watch, profile={"userData": {"gender": "FEMALE"}})
+    make_garmin(watch)
+    settings = load_settings()
+    assert run_garmin_sync(settings).complete
+    state = db_state(settings.db_path)
+    assert {row[2] for row in state["activities"]} == {watch.owner_id}
+    assert {row[0] for row in state["wellness"]} == {watch.owner_id}

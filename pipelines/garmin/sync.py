@@ -153,19 +153,32 @@ class GarminSync:
             until = dt.datetime.fromtimestamp(not_before).astimezone()
             raise SyncStopped(f"Garmin asked to wait until {until:%H:%M} before the next request; nothing was sent")
 
-    def _owner(self) -> int:
-        """The Garmin account's id (userProfilePk), asked once and remembered."""
+    def _owner(self) -> None:
+        """The Garmin account's id (userProfilePk), asked once and remembered. A profile without
+        an id leaves it to the data: the activities' ownerId, the wellness userProfilePk."""
         owner = get_state(self.con, "garmin_owner_id")
         if owner is None:
-            profile = self.api.get_json(PROFILE_PATH, what="the user profile") or {}
+            try:
+                profile = self.api.get_json(PROFILE_PATH, what="the user profile") or {}
+            except NotFound:
+                profile = {}
             owner = profile.get("id") or profile.get("userProfilePk") or profile.get("profileId")
-            if owner is None:
-                from pipelines.garmin.errors import GarminError
+            if owner is not None:
+                with transaction(self.con):
+                    set_state(self.con, "garmin_owner_id", int(owner))
+        self.owner_id = int(owner) if owner is not None else None
 
-                raise GarminError("Garmin's user profile has no id; check GARMIN_PERSONAL_API_BASE_URL.")
-            with transaction(self.con):
-                set_state(self.con, "garmin_owner_id", int(owner))
-        self.owner_id = int(owner)
+    def _learn_owner(self, value: Any) -> None:
+        if self.owner_id is None and value is not None:
+            self.owner_id = int(value)
+            set_state(self.con, "garmin_owner_id", self.owner_id)
+
+    def _known_owner(self) -> int:
+        if self.owner_id is None:
+            from pipelines.garmin.errors import GarminError
+
+            raise GarminError("Garmin did not say whose data this is (no id in the user profile, no owner in the "
+                              "activities or the HRV); check GARMIN_PERSONAL_API_BASE_URL.")
         return self.owner_id
 
     # -- activities -----------------------------------------------------------------------
@@ -219,6 +232,7 @@ class GarminSync:
         if row is not None and row[1] is None and json.loads(row[0]) == activity:
             self.result.activities_unchanged += 1
             return
+        self._learn_owner(activity.get("ownerId"))
         owner = activity.get("ownerId", self.owner_id)
         landing.upsert_activity(self.con, SOURCE, activity, signature(activity),
                                 activity_id=activity_id, athlete_id=int(owner) if owner is not None else None)
@@ -369,17 +383,20 @@ class GarminSync:
         what = f"the {kind.replace('_', ' ')} of {start}..{end}"
         if kind == "hrv":
             body = self.api.get_json(f"/hrv-service/hrv/daily/{start}/{end}", what=what) or {}
-            owner = int(body.get("userProfilePk") or self.owner_id)
+            self._learn_owner(body.get("userProfilePk"))
+            owner = int(body.get("userProfilePk") or self._known_owner())
             return [(_day(o["calendarDate"]), owner, o) for o in body.get("hrvSummaries") or [] if o.get("calendarDate")]
         if kind == "sleep":
             body = self.api.get_json("/sleep-service/sleep/dailySleepSummariesByDate",
                                      {"startDate": start.isoformat(), "endDate": end.isoformat()}, what=what) or []
-            return [(_day(o["calendarDate"]), self.owner_id, o) for o in body
+            return [(_day(o["calendarDate"]), self._known_owner(), o) for o in body
                     if o.get("calendarDate") and _has_numbers(o, ("sleepTimeSeconds", "deepSleepSeconds",
                                                                    "lightSleepSeconds", "remSleepSeconds"))]
         body = self.api.get_json("/usersummary-service/v2/dailysummaries",
                                  {"startDate": start.isoformat(), "endDate": end.isoformat()}, what=what) or {}
-        return [(_day(o["calendarDate"]), int(o.get("userProfilePk") or self.owner_id), o)
+        for o in body.get("data") or []:
+            self._learn_owner(o.get("userProfilePk"))
+        return [(_day(o["calendarDate"]), int(o.get("userProfilePk") or self._known_owner()), o)
                 for o in body.get("data") or [] if o.get("calendarDate")]
 
 
