@@ -5,22 +5,9 @@
 
 with
 
-source as (
-
-    select * from {{ source('garmin', 'wellness') }}
-    where kind = 'daily_summary'
-
-),
-
 ranked as (
 
-    select
-        source.*,
-        row_number() over (
-            partition by source.owner_id, source.calendar_date
-            order by source.landed_at desc
-        ) as landed_rank
-    from source
+    {{ last_landed_wellness('daily_summary') }}
 
 ),
 
@@ -36,7 +23,6 @@ typed as (
         {{ tolerant_cast(json_text('json', 'movement.steps.value'), type_double()) }} as step_count,
         landed_at
     from ranked
-    where landed_rank = 1
 
 ),
 

@@ -5,22 +5,9 @@
 
 with
 
-source as (
-
-    select * from {{ source('garmin', 'wellness') }}
-    where kind = 'hrv'
-
-),
-
 ranked as (
 
-    select
-        source.*,
-        row_number() over (
-            partition by source.owner_id, source.calendar_date
-            order by source.landed_at desc
-        ) as landed_rank
-    from source
+    {{ last_landed_wellness('hrv') }}
 
 ),
 
@@ -34,7 +21,6 @@ typed as (
         {{ json_text('json', 'status') }} as hrv_status,
         landed_at
     from ranked
-    where landed_rank = 1
 
 ),
 

@@ -6,22 +6,9 @@
 
 with
 
-source as (
-
-    select * from {{ source('garmin', 'wellness') }}
-    where kind = 'sleep'
-
-),
-
 ranked as (
 
-    select
-        source.*,
-        row_number() over (
-            partition by source.owner_id, source.calendar_date
-            order by source.landed_at desc
-        ) as landed_rank
-    from source
+    {{ last_landed_wellness('sleep') }}
 
 ),
 
@@ -38,7 +25,6 @@ typed as (
         {{ tolerant_cast(json_text('json', 'sleepScores.overall.value'), type_double()) }} as sleep_score,
         landed_at
     from ranked
-    where landed_rank = 1
 
 ),
 
