@@ -61,12 +61,22 @@ def cmd_sync(args, settings: Settings) -> int:
     for name, sync in synced.items():
         if sync and sync.get("complete", True):
             print(_sync_line(name, sync), file=sys.stderr)
+    club = synced.get("Strava") or {}
+    for line in club.get("athlete_lines") or []:  # a club run: where each athlete stands
+        print(f"  {line}", file=sys.stderr)
     if not outcome.success:
         return fail(outcome.error or "The sync failed; see the log under TRAINSMART_HOME/logs.")
     stopped = [f"{name}: {sync.get('message')}" for name, sync in synced.items() if sync and not sync.get("complete", True)]
     if stopped:
         print("Models built from what was fetched; query them with `trainsmart sql`.", file=sys.stderr)
         return fail(f"Stopped early ({'; '.join(stopped)}).", EXIT_STOPPED_EARLY)
+    failed = club.get("athletes_failed") or []
+    if failed:
+        print("Models built; query them with `trainsmart sql`.", file=sys.stderr)
+        for line in failed:
+            print(f"Failed: {line}", file=sys.stderr)
+        return fail(f"{len(failed)} of {len(club.get('athlete_lines'))} athletes failed (above); the others "
+                    "are synced.")
     print("Models built; query them with `trainsmart sql`.", file=sys.stderr)
     return 0
 

@@ -234,6 +234,7 @@ class FakeStrava(LocalServer):
         self._window15 = None
         self._window_day = None
         self._used15 = self._used_day = self._read15 = self._read_day = 0
+        self.rate_limited = 0  # requests answered 429 because a window was spent
 
         # faults
         self._fail_queue: list[tuple[int, str]] = []
@@ -713,6 +714,7 @@ class FakeStrava(LocalServer):
             over = self._count(method)  # the application's windows, whichever athlete asks
             rate = self._rate_headers()
             if over:
+                self.rate_limited += 1
                 return Response(429, ERR_RATE, rate)
             resp = self._api(method, path[len(API_PREFIX):] or "/", query, headers)
             resp.headers.update(rate)

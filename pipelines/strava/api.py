@@ -22,7 +22,7 @@ import requests
 from stravalib import Client, exc
 
 from pipelines.config import DEFAULT_BASE_URL, Settings
-from pipelines.strava.errors import INACTIVE_MESSAGE, StravaError, SyncStopped
+from pipelines.strava.errors import INACTIVE_MESSAGE, ApplicationError, StravaError, SyncStopped
 from pipelines.strava.tokens import Token, TokenStore
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ class RateBudget:
     usage_day: int | None = None
     limit_day: int | None = None
     seen_at: float | None = None
+    # the windows are judged by this clock (tests move it together with the local API's)
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def update(self, headers, method: str = "GET") -> None:
         h = {k.lower(): v for k, v in headers.items()}
@@ -81,7 +83,7 @@ class RateBudget:
         # remaining = limit - usage; keep the window with the least left
         self.usage_15, self.limit_15 = min(((u[0], l[0]) for u, l in pairs), key=lambda t: t[1] - t[0])
         self.usage_day, self.limit_day = min(((u[1], l[1]) for u, l in pairs), key=lambda t: t[1] - t[0])
-        self.seen_at = time.time()
+        self.seen_at = self.clock()
 
     @staticmethod
     def reserve_15(limit: int) -> int:
@@ -99,7 +101,7 @@ class RateBudget:
         left_day = self.limit_day - self.usage_day - self.reserve_day(self.limit_day)
         if self.seen_at is not None:
             seen = dt.datetime.fromtimestamp(self.seen_at, dt.timezone.utc)
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc)
             if now.date() != seen.date():
                 return self.limit_15 - self.reserve_15(self.limit_15), self.limit_day - self.reserve_day(self.limit_day)
             if (now.hour, now.minute // 15) != (seen.hour, seen.minute // 15):
@@ -148,7 +150,7 @@ class StravaApi:
 
     def __post_init__(self) -> None:
         if not (self.settings.strava_client_id and self.settings.strava_client_secret):
-            raise StravaError(
+            raise ApplicationError(
                 "STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET are not set; create a Strava API application "
                 "(see README, 'Connect Strava') and put them in .env."
             )
@@ -170,11 +172,11 @@ class StravaApi:
                 refresh_token=self.token.refresh_token,
             )
         except ValueError:
-            raise StravaError("STRAVA_CLIENT_ID must be the numeric client id of your Strava API application.") from None
+            raise ApplicationError("STRAVA_CLIENT_ID must be the numeric client id of your Strava API application.") from None
         except exc.ApplicationInactive:
-            raise StravaError(INACTIVE_MESSAGE) from None
+            raise ApplicationError(INACTIVE_MESSAGE) from None
         except exc.AccessUnauthorized:
-            raise StravaError(
+            raise ApplicationError(
                 "Strava refused STRAVA_CLIENT_ID / STRAVA_CLIENT_SECRET; copy them again from "
                 "https://www.strava.com/settings/api."
             ) from None
@@ -234,7 +236,7 @@ class StravaApi:
             try:
                 return call()
             except exc.ApplicationInactive:
-                raise StravaError(INACTIVE_MESSAGE) from None
+                raise ApplicationError(INACTIVE_MESSAGE) from None
             except exc.ObjectNotFound:
                 raise NotFound(what) from None
             except exc.AccessUnauthorized:
@@ -249,7 +251,7 @@ class StravaApi:
                 problem = f"Strava answered HTTP {status}"
             except (requests.ConnectionError, requests.Timeout):
                 if self.requests_sent <= 1 and attempt >= 1:
-                    raise StravaError(f"Cannot reach Strava at {self.settings.strava_base_url}; "
+                    raise ApplicationError(f"Cannot reach Strava at {self.settings.strava_base_url}; "
                                       "check the network or STRAVA_BASE_URL.") from None
                 problem = f"cannot reach {self.settings.strava_base_url}"
             attempt += 1

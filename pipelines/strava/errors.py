@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pipelines.errors import SyncStopped, UserError
 
-__all__ = ["StravaError", "SyncStopped", "INACTIVE_MESSAGE"]
+__all__ = ["StravaError", "ApplicationError", "SyncStopped", "INACTIVE_MESSAGE"]
 
 
 class StravaError(UserError):
     """A problem the user must fix (credentials, scope, subscription, host); sync exits non-zero."""
+
+
+class ApplicationError(StravaError):
+    """A refusal of the whole API application or host (inactive app, wrong client id or secret,
+    Strava unreachable): in a club run it stops every athlete, not just the one it hit."""
 
 
 INACTIVE_MESSAGE = (

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -37,6 +38,7 @@ from pipelines.strava.tokens import TokenStore
 PER_PAGE = 200
 STREAM_KEYS = "time,heartrate,moving,distance,altitude,velocity_smooth"
 SOURCE = "api"
+RELIST_AFTER_S = 3600  # a club run resumed in the next window does not list its athletes again
 DEAUTHORIZED = "strava_deauthorized"  # sync_state key: when the athlete withdrew access (webhook event)
 
 Progress = Callable[[str], None]
@@ -60,12 +62,13 @@ STREAMS_TODO = """
       and coalesce(cast(a.json->>'has_heartrate' as boolean), false)
       and (f.activity_id is null or f.stream_signature is distinct from a.stream_signature)
       and ($athlete::bigint is null or a.athlete_id = $athlete)
+      and ($since::double is null or epoch(cast(a.json->>'start_date' as timestamptz)) >= $since)
 """
 
 
 def streams_left(con: duckdb.DuckDBPyConnection, athlete_id: int | None = None) -> int:
     """How many heart-rate streams the next sync still has to fetch (used by the sync and `status`)."""
-    return con.execute("select count(*) " + STREAMS_TODO, {"athlete": athlete_id}).fetchone()[0]
+    return con.execute("select count(*) " + STREAMS_TODO, {"athlete": athlete_id, "since": None}).fetchone()[0]
 
 
 def _epoch(iso: str) -> int:
@@ -75,7 +78,8 @@ def _epoch(iso: str) -> int:
 class StravaSync:
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection, *, full: bool = False,
                  lookback_days: int = 7, reconcile_days: int = 7, progress: Progress | None = None,
-                 api: StravaApi | None = None, athlete: Athlete | None = None):
+                 api: StravaApi | None = None, athlete: Athlete | None = None, budget: RateBudget | None = None,
+                 clock: Callable[[], float] = time.time):
         self.settings = settings
         self.con = con
         # A roster athlete (club deployment): their own token file, sync state and rows; the
@@ -87,7 +91,9 @@ class StravaSync:
         self.reconcile_days = reconcile_days
         self.progress = progress or (lambda msg: None)
         self.result = SyncResult()
-        budget = RateBudget(**(get_state(con, "rate_budget") or {}))
+        self.clock = clock
+        # a club run passes the one budget all its athletes share
+        budget = budget or RateBudget(**(get_state(con, "rate_budget") or {}), clock=clock)
         tokens = (TokenStore(athlete.strava_token_file(settings)) if athlete
                   else TokenStore(settings.token_file, settings.strava_refresh_token))
         self.api = api or StravaApi(settings, tokens, budget=budget)
@@ -106,7 +112,7 @@ class StravaSync:
                 return self.result
             if self._listing_needed():
                 self._listing()
-            self._streams()
+            _drain(self._stream_steps())
         except SyncStopped as stop:
             self.result.complete = False
             self.result.message = str(stop)
@@ -203,12 +209,15 @@ class StravaSync:
         self.result.deleted += len(held)
 
     def _athlete(self) -> None:
-        """Athlete and HR zones: on the first run, on --full, and with each reconciliation."""
+        """Athlete and HR zones: on the first run, on --full, and when older than the reconciliation
+        interval (not on every run of an unfinished first sync: a club's budget is shared)."""
         row = self.con.execute("select max(fetched_at) from raw.athlete where ?::bigint is null or athlete_id = ?",
                                [self.athlete_id, self.athlete_id]).fetchone()
         # a roster athlete's id must be known before anything of theirs is listed or marked
         identified = self.athlete is None or self.athlete_id is not None
-        if row[0] is not None and identified and not self.full and not self._reconcile_due():
+        now = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).replace(tzinfo=None)
+        fresh = row[0] is not None and now - row[0] < dt.timedelta(days=self.reconcile_days)
+        if fresh and identified and not self.full:
             return
         athlete = self.api.get("/athlete")
         now = landing.utcnow()
@@ -233,53 +242,104 @@ class StravaSync:
         age = dt.datetime.now(dt.timezone.utc).timestamp() - last
         return age >= self.reconcile_days * 86400
 
+    def _newest_start(self) -> int | None:
+        """The start (epoch s) of this athlete's newest landed API activity, None before the first."""
+        newest = self.con.execute(
+            "select max(epoch(cast(json->>'start_date' as timestamptz)))::bigint "
+            "from raw.activities where source = ? and (?::bigint is null or athlete_id = ?)",
+            [SOURCE, self.athlete_id, self.athlete_id]).fetchone()[0]
+        return int(newest) if newest is not None else None
+
+    # -- the two phases of a club run (pipelines/strava/club_sync.py) ----------------------
+    def recent_steps(self, recent_days: int) -> Iterator[None]:
+        """What this athlete's week needs, one request or page per step: the profile, webhook
+        events, the activity list since the newest landed start minus the look-back (on a first
+        night the last `recent_days` days), and those recent activities' streams. Raises
+        AthleteStopped when the athlete withdrew access."""
+        if self._deauthorized():
+            raise AthleteStopped(self.result.message)
+        self._athlete()
+        yield
+        if self._apply_events() == DEAUTHORIZED:
+            raise AthleteStopped(self.result.message)
+        cutoff = int(self.clock()) - recent_days * 86400
+        newest = self._newest_start()
+        subscribed = EventStore(self.settings.home).subscription() is not None
+        listed_at = get_state(self.con, self._key("recent_listed_at"))
+        due = listed_at is None or self.clock() - listed_at >= RELIST_AFTER_S  # not again in the next window
+        if get_state(self.con, self._key("listing")) is not None or newest is None or (due and not subscribed):
+            start = cutoff if newest is None else max(0, min(newest - self.lookback_s, cutoff))
+            yield from self._listing_pages("listing", start)
+            set_state(self.con, self._key("recent_listed_at"), self.clock())
+        yield from self._stream_steps(since=cutoff)
+
+    def backfill_steps(self) -> Iterator[None]:
+        """The rest, after every athlete's recent weeks: the history listing (first sync,
+        --full, the weekly reconciliation) and the remaining streams, newest first."""
+        if self.full or self._reconcile_due() or get_state(self.con, self._key("history_listing")) is not None:
+            yield from self._listing_pages("history_listing", 0)
+        yield from self._stream_steps(newest_first=True)
+
     # -- listing ------------------------------------------------------------------------
     def _listing(self) -> None:
+        """The one-athlete listing: from 0 on the first sync, --full and reconciliation, else
+        from the newest landed start minus the look-back window."""
         listing = get_state(self.con, self._key("listing"))  # an unfinished listing resumes
         if listing is None or (self.full and listing["start"] != 0):
-            if self.full or self._reconcile_due():
-                start = 0
-            else:
-                newest = self.con.execute(
-                    "select max(epoch(cast(json->>'start_date' as timestamptz)))::bigint "
-                    "from raw.activities where source = ? and (?::bigint is null or athlete_id = ?)",
-                    [SOURCE, self.athlete_id, self.athlete_id]).fetchone()[0]
-                start = max(0, int(newest) - self.lookback_s) if newest is not None else 0
+            newest = None if self.full or self._reconcile_due() else self._newest_start()
+            start = max(0, newest - self.lookback_s) if newest is not None else 0
+            with transaction(self.con):
+                set_state(self.con, self._key("listing"), {"start": start, "after": start})
+        _drain(self._listing_pages("listing", None))
+
+    def _listing_pages(self, name: str, start: int | None) -> Iterator[None]:
+        """Keyset-page the activity list from `start` (or resume the listing saved under
+        `name`), committing and yielding after each page."""
+        listing = get_state(self.con, self._key(name))
+        if listing is None:
             listing = {"start": start, "after": start}
-            set_state(self.con, self._key("listing"), listing)
-        self.result.reconciled = listing["start"] == 0
+            set_state(self.con, self._key(name), listing)
+        self.result.reconciled = self.result.reconciled or listing["start"] == 0
         previous_ids: set[int] = set(listing.get("last_ids", []))
         while True:
             after = listing["after"]
             page = self.api.get("/athlete/activities", after=after, page=1, per_page=PER_PAGE)
             self.result.pages += 1
             unseen = [a for a in page if int(a["id"]) not in previous_ids]
-            if not unseen:
-                with transaction(self.con):
-                    # end of the list: whatever we hold after `after` that Strava did not list is gone
-                    self._mark_missing(after, None, [int(a["id"]) for a in page])
-                    clear_state(self.con, self._key("listing"))
-                    if listing["start"] == 0:
-                        set_state(self.con, self._key("last_full_listing_at"), dt.datetime.now(dt.timezone.utc).timestamp())
-                self.progress(f"activity list complete: {self.result.pages} pages")
-                return
             starts = [_epoch(a["start_date"]) for a in page]
             if starts != sorted(starts):
                 # keyset paging relies on Strava listing oldest first when `after` is given;
                 # a different order would silently skip activities, so refuse loudly instead
                 raise StravaError("Strava listed activities in an unexpected order (not oldest first); "
                                   "nothing was lost, but the sync cannot go on safely: please report this.")
-            last_start = starts[-1]
-            previous_ids = {int(a["id"]) for a, start in zip(page, starts) if start >= last_start - 1}
-            listing = {"start": listing["start"], "after": last_start - 1, "last_ids": sorted(previous_ids)}
+            # a short page is the end of the list: no request for an empty page after it
+            end = not unseen or len(page) < PER_PAGE
+            listed = [int(a["id"]) for a in page]
             with transaction(self.con):
                 for activity in unseen:
                     self._land(activity)
-                # everything strictly between `after` and the page's last start was listed on this page
-                self._mark_missing(after, last_start, [int(a["id"]) for a in page])
-                set_state(self.con, self._key("listing"), listing)
-            self.progress(f"page {self.result.pages}: {len(unseen)} activities up to "
+                if end:
+                    # whatever we hold after `after` that Strava did not list is gone
+                    self._mark_missing(after, None, listed)
+                    clear_state(self.con, self._key(name))
+                    if listing["start"] == 0:
+                        set_state(self.con, self._key("last_full_listing_at"), dt.datetime.now(dt.timezone.utc).timestamp())
+                else:
+                    last_start = starts[-1]
+                    previous_ids = {i for i, start in zip(listed, starts) if start >= last_start - 1}
+                    listing = {"start": listing["start"], "after": last_start - 1, "last_ids": sorted(previous_ids)}
+                    # everything strictly between `after` and the page's last start was listed on this page
+                    self._mark_missing(after, last_start, listed)
+                    set_state(self.con, self._key(name), listing)
+            if end:
+                self.progress(f"{self._who()}activity list complete: {self.result.pages} pages")
+                return
+            self.progress(f"{self._who()}page {self.result.pages}: {len(unseen)} activities up to "
                           f"{dt.datetime.fromtimestamp(last_start, dt.timezone.utc):%Y-%m-%d}")
+            yield
+
+    def _who(self) -> str:
+        return f"{self.athlete.key}: " if self.athlete else ""
 
     def _land(self, activity: dict) -> None:
         signature = landing.stream_signature(activity)
@@ -311,10 +371,14 @@ class StravaSync:
             self.progress(f"{len(ids)} activities deleted on Strava")
 
     # -- streams ------------------------------------------------------------------------
-    def _streams(self) -> None:
+    def _stream_steps(self, since: int | None = None, newest_first: bool = False) -> Iterator[None]:
+        """Fetch the streams still to fetch (oldest first, or newest first for a club's backfill),
+        of activities started since `since` (epoch s) when given; one step per stream."""
+        order = "desc" if newest_first else "asc"
         todo = self.con.execute(
             "select a.activity_id, a.stream_signature " + STREAMS_TODO
-            + " order by cast(a.json->>'start_date' as timestamptz), a.activity_id", {"athlete": self.athlete_id}).fetchall()
+            + f" order by cast(a.json->>'start_date' as timestamptz) {order}, a.activity_id {order}",
+            {"athlete": self.athlete_id, "since": since}).fetchall()
         for i, (activity_id, signature) in enumerate(todo, 1):
             try:
                 data = self.api.get(f"/activities/{activity_id}/streams", keys=STREAM_KEYS, key_by_type="true")
@@ -328,7 +392,9 @@ class StravaSync:
             self.result.stream_samples += n
             if i % 25 == 0 or i == len(todo):
                 left = self.api.budget.left()
-                self.progress(f"streams {i}/{len(todo)} (budget left: {left[0]} this quarter hour, {left[1]} today)")
+                self.progress(f"{self._who()}streams {i}/{len(todo)} (budget left: {left[0]} this quarter hour, "
+                              f"{left[1]} today)")
+            yield
 
     def _stream_not_found(self, activity_id: int, signature: str) -> None:
         """No stream: either the activity is gone (then mark it deleted) or it has none (remember that)."""
@@ -341,6 +407,15 @@ class StravaSync:
             return
         with transaction(self.con):
             landing.replace_stream(self.con, SOURCE, activity_id, {}, signature)
+
+
+class AthleteStopped(Exception):
+    """This athlete's sync cannot go on (they withdrew access); the club's other athletes can."""
+
+
+def _drain(steps: Iterator[None]) -> None:
+    for _ in steps:
+        pass
 
 
 def run_sync(settings: Settings, *, full: bool = False, progress: Progress | None = None,

@@ -40,18 +40,25 @@ def strava_sync(context: dg.AssetExecutionContext, config: SyncConfig, strava: S
     from pipelines.strava.sync import run_sync  # stravalib loads in about 1 s: only when a sync runs
 
     settings = strava.settings()
+    say = lambda m: (context.log.info(m), progress.say(m))  # noqa: E731
+    from pipelines.roster import load_roster
+
+    roster = load_roster(settings)
     athlete = None
     if config.athlete:
-        from pipelines.roster import load_roster
-
-        roster = load_roster(settings)
         if roster is None:
             from pipelines.config import ConfigError
 
             raise ConfigError("--athlete needs a roster: add the athlete first with `trainsmart athletes add KEY`.")
         athlete = roster.get(config.athlete)
-    result = run_sync(settings, full=config.full, progress=lambda m: (context.log.info(m), progress.say(m)),
-                      lookback_days=settings.lookback_days, reconcile_days=settings.reconcile_days, athlete=athlete)
+    if roster is not None and athlete is None:
+        # a club: every roster athlete in one run, round-robin on the application's budget
+        from pipelines.strava.club_sync import run_club_sync
+
+        result = run_club_sync(settings, roster, full=config.full, progress=say)
+    else:
+        result = run_sync(settings, full=config.full, progress=say, lookback_days=settings.lookback_days,
+                          reconcile_days=settings.reconcile_days, athlete=athlete)
     metadata = {
         "complete": result.complete,
         "message": result.message,
@@ -66,6 +73,9 @@ def strava_sync(context: dg.AssetExecutionContext, config: SyncConfig, strava: S
         "budget_left_15min": result.budget.get("left_15min"),
         "budget_left_daily": result.budget.get("left_daily"),
     }
+    if hasattr(result, "athletes"):  # a club run: one line per athlete, the failed ones named
+        metadata["athlete_lines"] = [a.line() for a in result.athletes]
+        metadata["athletes_failed"] = [a.line() for a in result.failed]
     if not result.complete:
         context.log.warning(result.message)
     for name in RAW_TABLES:
