@@ -20,13 +20,18 @@ class JobOutcome:
     materializations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+# No telemetry; every pool (`strava`, `garmin`) runs one step at a time across runs, so a
+# club's partition backfill and the nightly job never spend the one Strava budget at once.
+DAGSTER_YAML = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
+
+
 def prepare_environment(settings: Settings) -> None:
     """Point Dagster and dbt at TRAINSMART_HOME; no telemetry; absolute DB path for dbt."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     (settings.home / "logs").mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    if not config.exists() or "concurrency:" not in config.read_text():
+        config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     os.environ["TRAINSMART_DB"] = str(settings.db_path)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

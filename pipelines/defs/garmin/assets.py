@@ -28,6 +28,7 @@ class GarminSyncConfig(dg.Config):
     specs=[dg.AssetSpec(["garmin", name], description=text, group_name="garmin", kinds={"python", "duckdb"})
            for name, text in RAW_TABLES.items()],
     name="garmin_sync",
+    pool="garmin",  # Garmin: one request at a time per key, and one sync at a time
 )
 def garmin_sync(context: dg.AssetExecutionContext, config: GarminSyncConfig, garmin: GarminResource):
     """Pull new, edited and deleted activities, their FIT files and the wellness days, one request at a time."""

@@ -27,6 +27,7 @@ class SyncConfig(dg.Config):
     specs=[dg.AssetSpec(["strava", name], description=text, group_name="strava", kinds={"python", "duckdb"})
            for name, text in RAW_TABLES.items()],
     name="strava_sync",
+    pool="strava",  # one Strava step at a time across runs: the budget is the application's
 )
 def strava_sync(context: dg.AssetExecutionContext, config: SyncConfig, strava: StravaResource):
     """Pull new, edited and deleted activities and their HR streams within Strava's rate limits."""
@@ -76,7 +77,22 @@ def strava_sync(context: dg.AssetExecutionContext, config: SyncConfig, strava: S
     if hasattr(result, "athletes"):  # a club run: one line per athlete, the failed ones named
         metadata["athlete_lines"] = [a.line() for a in result.athletes]
         metadata["athletes_failed"] = [a.line() for a in result.failed]
+        _athlete_partitions(context, settings, result.athletes)
     if not result.complete:
         context.log.warning(result.message)
     for name in RAW_TABLES:
         yield dg.MaterializeResult(asset_key=["strava", name], metadata=metadata)
+
+
+def _athlete_partitions(context: dg.AssetExecutionContext, settings, outcomes: list) -> None:
+    """The club run shows in the per-athlete partitions (pipelines/defs/club/): the roster's
+    keys become partitions, and each synced athlete's partition a materialization."""
+    from pipelines.defs.club.assets import follow_roster
+
+    follow_roster(context.instance, settings)
+    for o in outcomes:
+        if o.status in ("done", "stopped"):
+            context.log_event(dg.AssetMaterialization(
+                asset_key=["club", "strava_athlete"], partition=o.key,
+                metadata={"complete": o.status == "done", "message": o.line(), "activities_new": o.new,
+                          "streams_fetched": o.streams, "streams_left": o.streams_left}))
