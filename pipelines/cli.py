@@ -149,9 +149,11 @@ def cmd_sql(args, settings: Settings) -> int:
 def cmd_report(args, settings: Settings) -> int:
     from pathlib import Path
 
-    from pipelines.report import run_report
+    from pipelines.report.club import run_weekly
 
-    run = run_report(settings, week=args.week, out_dir=Path(args.out), send=args.send, force=args.force)
+    # one athlete from the environment as before; with a roster every athlete, then the coach digest
+    run = run_weekly(settings, week=args.week, out_dir=Path(args.out), send=args.send, force=args.force,
+                     athlete_key=args.athlete)
     lines = run.lines()
     for line in lines[:-1]:
         print(line, file=sys.stderr)
@@ -268,6 +270,10 @@ def cmd_webhook(args, settings: Settings) -> int:
 
 
 def cmd_demo(args, settings: Settings) -> int:
+    if args.club:
+        from pipelines.sandbox.demo_club import run_club_demo
+
+        return run_club_demo(verbose=args.verbose)
     from pipelines.sandbox.demo import run_demo
 
     return run_demo(export=args.export, verbose=args.verbose)
@@ -322,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out", help="folder for the .eml, .html and PNGs (default out/)")
     p.add_argument("--send", action="store_true", help="email it (SMTP_* and REPORT_* settings), once per week")
     p.add_argument("--force", action="store_true", help="with --send: send again even if already sent")
+    p.add_argument("--athlete", help="only this roster athlete's report (club deployments; no coach digest)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("status", help="what is synced, the last runs, the Strava rate budget left")
@@ -352,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the whole pipeline on the bundled sample athlete")
     p.add_argument("--export", action="store_true", help="use the sample athlete's bulk export instead of the API")
+    p.add_argument("--club", action="store_true", help="a coach's deployment: 8 generated athletes on one Strava "
+                                                       "application, their reports and the coach's digest")
     p.set_defaults(func=cmd_demo)
     return parser
 

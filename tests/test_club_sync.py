@@ -12,38 +12,24 @@ import time
 import duckdb
 
 from pipelines.config import load_settings
-from pipelines.roster import Athlete, Roster, roster_path, save_roster
-from pipelines.sandbox.sample_athlete import generate_sample_athlete
-from pipelines.sandbox.strava_server import FakeStrava, with_athlete_id
-from pipelines.strava.auth import store_refresh_token
+from pipelines.sandbox.demo_club import connect_club
+from pipelines.sandbox.strava_server import FakeStrava, cloned_club
 from pipelines.strava.club_sync import RECENT_DAYS, run_club_sync
 
 SCOPE = "read,activity:read_all,profile:read_all"
 
 
 def small_club(n: int, end_date: dt.date) -> list:
-    """n athletes of about nine weeks each (every other activity of the sample athlete, with
-    short streams), so 50 of them cost a few thousand requests rather than tens of thousands."""
-    base = generate_sample_athlete(end_date, seed=11, years=0.18)
-    base.activities = base.activities[::3]
-    kept = {int(a["id"]) for a in base.activities}
-    base.streams = {k: {key: values[:120] for key, values in v.items()} for k, v in base.streams.items() if k in kept}
-    return [with_athlete_id(base, 5000 + i, firstname=f"Runner{i}", activity_id_offset=i * 10**8) for i in range(n)]
+    return cloned_club(n, end_date)
 
 
 def connect(fake: FakeStrava, club: list, monkeypatch) -> tuple:
+    """Point STRAVA_* at the local API and connect every athlete (runner-00, runner-01...)."""
     monkeypatch.setenv("STRAVA_BASE_URL", fake.start())
     monkeypatch.setenv("STRAVA_CLIENT_ID", fake.client_id)
     monkeypatch.setenv("STRAVA_CLIENT_SECRET", fake.client_secret)
     settings = load_settings()
-    roster = Roster(roster_path(settings), [Athlete(f"runner-{i:02d}", f"Runner {i}", [], "UTC")
-                                            for i in range(len(club))])
-    for member, sample in zip(roster.athletes, club):
-        token = store_refresh_token(settings, fake.refresh_token_of(sample.athlete["id"]),
-                                    member.strava_token_file(settings))
-        member.strava_athlete_id = token.athlete_id
-    save_roster(roster)
-    return settings, roster
+    return settings, connect_club(settings, fake, club)
 
 
 def _start(activity: dict) -> float:

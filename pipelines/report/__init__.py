@@ -7,6 +7,12 @@ Entry points (see docs/report.md):
     send_report(settings, week_start, force=False, athlete_id=None) -> DeliveryOutcome
     send_failure_notice(settings, subject, text) -> DeliveryOutcome
     week_of(day) -> Monday;  last_complete_week(as_of) -> Monday;  resolve_week(settings, week) -> Monday
+
+A club (a roster, pipelines/roster.py): pipelines/report/club.py sends every athlete their own
+report, then pipelines/report/digest.py the coach digest:
+    run_weekly(settings, week=None, out_dir=None, send=False, force=False, athlete_key=None)
+        -> ReportRun (no roster: run_report) | ClubRun
+    render_digest(settings, roster, week_start) -> (Digest, RenderedReport)
 """
 
 from pipelines.report.data import ReportError, WeekData, load_week

@@ -261,6 +261,22 @@ def _athlete_name(con, tables, athlete_id) -> str | None:
     return name or None
 
 
+def _require_models(settings: Settings, tables: dict[str, set[str]]) -> None:
+    if "main.weekly_training_summary" not in tables:
+        raise ReportError(
+            "The training models have not been built yet (no weekly_training_summary table in "
+            f"{settings.snapshot_path}); run `trainsmart build` first.")
+
+
+def check_snapshot(settings: Settings) -> None:
+    """Raise the one ReportError load_week would raise for every athlete (no snapshot, no models), once."""
+    con = open_snapshot(settings)
+    try:
+        _require_models(settings, _tables(con))
+    finally:
+        con.close()
+
+
 def load_week(settings: Settings, week_start: dt.date, athlete_id: int | None = None,
               as_of: dt.date | None = None) -> WeekData:
     """Read one week (Monday start) for one athlete from the snapshot."""
@@ -269,10 +285,7 @@ def load_week(settings: Settings, week_start: dt.date, athlete_id: int | None = 
     con = open_snapshot(settings)
     try:
         tables = _tables(con)
-        if "main.weekly_training_summary" not in tables:
-            raise ReportError(
-                "The training models have not been built yet (no weekly_training_summary table in "
-                f"{settings.snapshot_path}); run `trainsmart build` first.")
+        _require_models(settings, tables)
         athlete_id = resolve_athlete(con, tables, athlete_id)
         return _load(con, tables, week_start, as_of, athlete_id)
     finally:

@@ -19,6 +19,11 @@ A week counts as sent when it has a `sent` row. So:
 Concurrent senders (the Monday schedule and a manual `trainsmart report --send`) are
 serialised by an flock on `reports.sqlite.lock` held from the ledger check to the record.
 SMTP_PASSWORD is never logged nor put in any message.
+
+The keys of `athlete_id`: the athlete's id (METRICS.md section 1; in a club, the roster
+athlete's `strava_athlete_id`), 0 when the warehouse has no athlete yet, and -1
+(`DIGEST_KEY`) for the coach digest of a club (pipelines/report/digest.py): one email a
+week to the roster's `[coach] report_to`, exactly once like any athlete's report.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ log = logging.getLogger(__name__)
 LEDGER_NAME = "reports.sqlite"
 DEFAULT_TIMEOUT = 30.0
 UNKNOWN_ATHLETE = 0  # ledger key when the warehouse has no athlete yet
+DIGEST_KEY = -1  # ledger key of the coach digest (a club's one email a week to its coach)
 
 LEDGER_DDL = """
 create table if not exists deliveries (
@@ -335,6 +341,7 @@ def send_report(settings: Settings, week_start: dt.date, force: bool = False, at
     if missing:
         return DeliveryOutcome("error", _config_error(missing), monday, athlete_id, exit_code_override=2)
     recipients = _recipients(settings)
+    what = rendered.kind if rendered is not None else "report"  # "report", or "coach digest"
     try:
         athlete = _resolve_athlete_id(settings, athlete_id if rendered is None else rendered.athlete_id)
         key = UNKNOWN_ATHLETE if athlete is None else athlete
@@ -343,7 +350,7 @@ def send_report(settings: Settings, week_start: dt.date, force: bool = False, at
             if sent is not None and not force:
                 return DeliveryOutcome(
                     "already_sent",
-                    f"The report for the week of {monday} was already sent on {_fmt_at(sent['at'])} to "
+                    f"The {what} for the week of {monday} was already sent on {_fmt_at(sent['at'])} to "
                     f"{sent['recipients']}; nothing sent (use --force to send it again).",
                     monday, athlete, tuple(sent["recipients"].split(", ")), sent["message_id"],
                     dt.datetime.fromisoformat(sent["at"]))
@@ -358,9 +365,9 @@ def send_report(settings: Settings, week_start: dt.date, force: bool = False, at
             except Exception as exc:  # every failure is recorded and reported in one sentence
                 reason = describe_smtp_error(exc, settings)
                 ledger.finish(row, "failed", reason)
-                log.info("report for %s not sent: %s", monday, reason)
+                log.info("%s for %s not sent: %s", what, monday, reason)
                 return DeliveryOutcome(
-                    "failed", f"The report for the week of {monday} was not sent: {reason}; "
+                    "failed", f"The {what} for the week of {monday} was not sent: {reason}; "
                               "the next run will try again.",
                     monday, athlete, tuple(recipients), message_id, _now())
             note = None
@@ -369,7 +376,7 @@ def send_report(settings: Settings, week_start: dt.date, force: bool = False, at
                     f"{addr} ({code} {_server_text(text)})" for addr, (code, text) in refused.items())
             ledger.finish(row, "sent", _redact(note, settings) if note else None)
             delivered = [r for r in recipients if r not in refused]
-            message = f"Sent the report for the week of {monday} to {', '.join(delivered)}"
+            message = f"Sent the {what} for the week of {monday} to {', '.join(delivered)}"
             message += f" ({note})." if note else "."
             return DeliveryOutcome("sent", message, monday, athlete, tuple(delivered), message_id, _now(), refused)
     except ReportError as e:

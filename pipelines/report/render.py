@@ -320,6 +320,8 @@ class RenderedReport:
     data: WeekData | None = None
     default_from: str | None = None
     default_to: tuple[str, ...] = ()
+    kind: str = "report"            # what the delivery lines call it ("coach digest" for pipelines/report/digest.py)
+    file_stem: str | None = None    # write_report's file names (default: the Monday, YYYY-MM-DD)
 
     def message(self, from_addr: str | None = None, to_addrs=None, message_id: str | None = None,
                 date: str | None = None) -> EmailMessage:
@@ -378,10 +380,11 @@ def build_report(week: WeekData, default_from: str | None = None, default_to: tu
 
 
 def write_report(rendered: RenderedReport, out_dir) -> list[Path]:
-    """Write `<monday>.eml`, `<monday>.html` (images by file name) and the PNGs; returns the paths."""
+    """Write `<monday>.eml`, `<monday>.html` (images by file name) and the PNGs; returns the paths.
+    (`rendered.file_stem` replaces `<monday>` when set: `digest-<monday>` for the coach digest.)"""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    monday = rendered.week_start.isoformat()
+    monday = rendered.file_stem or rendered.week_start.isoformat()
     written = []
     for cid, png in rendered.images.items():
         path = out / rendered.image_names[cid]
@@ -873,8 +876,8 @@ def _nowrap_ranges(escaped: str) -> str:
 
 def _recovery_html(week: WeekData, cids: dict[str, str]) -> str:
     if not week.has_wellness:
-        code = (f'<code style="font-family:Menlo,Consolas,monospace;font-size:13px;background:#f1f3f5;'
-                f'padding:1px 4px;border-radius:3px;">')
+        code = ('<code style="font-family:Menlo,Consolas,monospace;font-size:13px;background:#f1f3f5;'
+                'padding:1px 4px;border-radius:3px;">')
         line = E(NO_WELLNESS).replace("`trainsmart sync`", f"{code}trainsmart sync</code>")
         return _section(RECOVERY_TITLE, _p(line, f"font-size:14px;line-height:20px;color:{MUTED};"))
     parts = [_img(cids, "hrv")]
@@ -972,7 +975,7 @@ def render_html(week: WeekData, subject: str, cids: dict[str, str]) -> str:
 
     # intensity
     intensity_body = _img(cids, "intensity") + "".join(
-        _p(E(line.strip()), f"font-size:14px;line-height:20px;margin:8px 0 0;") for line in _intensity_lines(week))
+        _p(E(line.strip()), "font-size:14px;line-height:20px;margin:8px 0 0;") for line in _intensity_lines(week))
     body.append(_section("Intensity of your runs", intensity_body,
                          "Easy, moderate and hard from your heart rate (hard = at or above your threshold)."))
 
@@ -1024,6 +1027,12 @@ def render_html(week: WeekData, subject: str, cids: dict[str, str]) -> str:
     footer = (f'<tr><td style="padding:22px 24px 26px;font-family:{FONT};font-size:12px;line-height:18px;color:{MUTED};">'
               f'{E(footer_sentence(week))}</td></tr>')
     preheader = headline(week) + (" " + facts_line(week) if week.has_training else "")
+    return page_html(subject, preheader, body + [footer])
+
+
+def page_html(subject: str, preheader: str, rows: list[str]) -> str:
+    """The email page around `rows` (each a `<tr>` of the 600 px card): doctype, the hidden
+    preheader, the grey background. Shared by the weekly report and the coach digest."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -1035,5 +1044,5 @@ def render_html(week: WeekData, subject: str, cids: dict[str, str]) -> str:
         f'style="background:{PAGE};"><tr><td align="center" style="padding:16px 8px;">\n'
         '<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" bgcolor="#ffffff" '
         'style="width:100%;max-width:600px;background:#ffffff;border-radius:10px;">\n'
-        + "\n".join(body) + "\n" + footer +
+        + "\n".join(rows) +
         "\n</table>\n</td></tr></table>\n</body></html>\n")

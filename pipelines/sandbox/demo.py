@@ -72,7 +72,7 @@ def run_demo(export: bool = False, verbose: bool = False) -> int:
     finally:
         fake.stop()
         garmin.stop()
-    return _build_with_checks(settings, verbose) or _print_summary(settings)
+    return build_with_checks(settings, verbose) or _print_summary(settings)
 
 
 # The demo lands with the nightly job, then builds once with `trainsmart build`'s job, so the
@@ -80,7 +80,7 @@ def run_demo(export: bool = False, verbose: bool = False) -> int:
 LAND_ONLY = {"dbt_models": {"config": {"scope": "skip"}}}
 
 
-def _build_with_checks(settings, verbose: bool) -> int:
+def build_with_checks(settings, verbose: bool) -> int:
     from pipelines.defs.jobs import FULL_BUILD
     from pipelines.runner import run_job
 
@@ -110,7 +110,7 @@ def _demo_export(athlete, home: Path, verbose: bool) -> int:
     if not outcome.success:
         print(outcome.error, file=sys.stderr)
         return 1
-    return _build_with_checks(settings, verbose) or _print_summary(settings)
+    return build_with_checks(settings, verbose) or _print_summary(settings)
 
 
 def _print_summary(settings) -> int:

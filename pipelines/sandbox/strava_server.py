@@ -1152,6 +1152,21 @@ def club_athletes(n: int, end_date: dt.date, *, seed: int = 7, years: float = 2.
     return out
 
 
+
+def cloned_club(n: int, end_date: dt.date, *, seed: int = 11, years: float = 0.18, every: int = 3,
+                samples: int = 120) -> list[SampleAthlete]:
+    """n athletes for budget and scale tests, cheap to make: one generated athlete (every
+    ``every``-th activity, streams cut to ``samples`` points) copied under ids 5000, 5001...
+    with activity ids moved apart. About nine weeks each by default, so 50 of them cost a few
+    thousand requests rather than tens of thousands."""
+    base = generate_sample_athlete(end_date, seed=seed, years=years)
+    base.activities = base.activities[::every]
+    kept = {int(a["id"]) for a in base.activities}
+    base.streams = {k: {key: values[:samples] for key, values in v.items()} for k, v in base.streams.items()
+                    if k in kept}
+    return [with_athlete_id(base, 5000 + i, firstname=f"Runner{i}", activity_id_offset=i * 10**8) for i in range(n)]
+
+
 # ---------------------------------------------------------------------- CLI
 
 

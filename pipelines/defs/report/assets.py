@@ -33,21 +33,26 @@ def weekly_report(context: dg.AssetExecutionContext, config: ReportConfig) -> dg
 
     A failed send is recorded in the delivery ledger and retried (10, 20, 40 minutes later);
     if it still fails, the run fails and the next scheduled run sends the owed week. The
-    ledger makes sure a week is never sent twice.
+    ledger makes sure a week is never sent twice. With a roster (a club), every athlete
+    gets their own report at their own address, then the coach gets the digest
+    (pipelines/report/club.py), each exactly once.
     """
     from pipelines.report import run_report
-
-    from pipelines.report.delivery import unsent_weeks
+    from pipelines.report.delivery import DIGEST_KEY, unsent_weeks
+    from pipelines.roster import load_roster
 
     settings = load_settings()
     week = dt.date.fromisoformat(context.partition_key)
+    roster = load_roster(settings)
+    if roster is not None:
+        return _club_week(context, config, settings, roster, week)
     send = bool(settings.smtp_host and settings.report_to and settings.report_from)
     run = run_report(settings, week=week, out_dir=settings.home / "reports", send=send)
     for line in run.lines():
         context.log.info(line)
     if send:  # earlier weeks whose sending failed through all retries are still owed: send them now
         for athlete_id, owed in unsent_weeks(settings, since=week - dt.timedelta(weeks=OWED_WEEKS)):
-            if owed != week:
+            if owed != week and athlete_id != DIGEST_KEY:  # a digest is owed only while there is a roster
                 late = run_report(settings, week=owed, send=True, athlete_id=athlete_id)
                 context.log.info(f"week of {owed}, owed since an earlier failure: {late.delivery.message}")
     if run.delivery is not None and not run.delivery.ok:
@@ -61,4 +66,29 @@ def weekly_report(context: dg.AssetExecutionContext, config: ReportConfig) -> dg
         "files": [str(p) for p in run.files],
         "delivery": run.delivery.status if run.delivery else "not sent (SMTP not configured)",
         "message_id": (run.delivery.message_id or "") if run.delivery else "",
+    })
+
+
+def _club_week(context: dg.AssetExecutionContext, config: ReportConfig, settings, roster, week: dt.date):
+    """A club's week: each athlete's report to their own report_to, then the coach digest; weeks
+    still owed after an earlier failure are sent too. Retried like the one-athlete report."""
+    from pipelines.report.club import run_club, send_owed
+
+    send = bool(settings.smtp_host and settings.report_from)
+    run = run_club(settings, roster, week=week, out_dir=settings.home / "reports", send=send)
+    for line in run.lines():
+        context.log.info(line)
+    if send:
+        for line in send_owed(settings, roster, since=week - dt.timedelta(weeks=OWED_WEEKS), skip_week=week):
+            context.log.info(line)
+    if run.exit_code != 0:
+        if context.retry_number < config.send_retries:
+            raise dg.RetryRequested(max_retries=config.send_retries,
+                                    seconds_to_wait=config.retry_delay_seconds * 2 ** context.retry_number)
+        raise dg.Failure(description=run.summary())
+    return dg.MaterializeResult(metadata={
+        "week_start": str(run.week_start),
+        "athletes": {a.key: a.status for a in run.athletes},
+        "digest": run.digest.status if run.digest else "none",
+        "summary": run.summary() if send else run.summary() + " (not sent: SMTP_HOST or REPORT_FROM not set)",
     })
