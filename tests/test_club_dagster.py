@@ -10,6 +10,7 @@ import duckdb
 
 from pipelines.roster import Athlete, load_roster, save_roster
 from pipelines.runner import cli_instance, prepare_environment, run_job
+from pipelines.sandbox.demo import LAND_ONLY
 from pipelines.sandbox.strava_server import FakeStrava
 from tests.test_club_sync import SCOPE, connect, small_club
 
@@ -66,8 +67,9 @@ def test_a_club_sync_marks_each_athletes_partition(home, monkeypatch):
                       overall_limit_15min=10000, overall_limit_daily=100000)
     try:
         settings, _ = connect(fake, club, monkeypatch)
-        outcome = run_job(settings, "sync_and_build", run_config={"ops": {
-            "strava_sync": {"config": {"full": False}}, "garmin_sync": {"config": {"full": False, "skip": True}}}})
+        outcome = run_job(settings, "sync_and_build", run_config={"ops": {  # landing only: no dbt build
+            "strava_sync": {"config": {"full": False}}, "garmin_sync": {"config": {"full": False, "skip": True}},
+            **LAND_ONLY}})
         assert outcome.success, outcome.error
         assert landed_athletes(settings) == {int(s.athlete["id"]): len(s.activities) for s in club}
         with cli_instance(settings) as instance:

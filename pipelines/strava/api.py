@@ -147,6 +147,7 @@ class StravaApi:
     backoff_s: float = 0.5
     sleep: Callable[[float], None] = time.sleep
     requests_sent: int = 0
+    clock: Callable[[], float] = time.time  # when the access token needs refreshing
 
     def __post_init__(self) -> None:
         if not (self.settings.strava_client_id and self.settings.strava_client_secret):
@@ -195,7 +196,7 @@ class StravaApi:
         self.client.token_expires = int(info["expires_at"])
 
     def _ensure_token(self) -> None:
-        if self.token.needs_refresh():
+        if self.token.needs_refresh(self.clock()):
             self._with_retries("token refresh", self._refresh)
         else:
             self.client.access_token = self.token.access_token

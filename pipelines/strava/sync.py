@@ -96,7 +96,7 @@ class StravaSync:
         budget = budget or RateBudget(**(get_state(con, "rate_budget") or {}), clock=clock)
         tokens = (TokenStore(athlete.strava_token_file(settings)) if athlete
                   else TokenStore(settings.token_file, settings.strava_refresh_token))
-        self.api = api or StravaApi(settings, tokens, budget=budget)
+        self.api = api or StravaApi(settings, tokens, budget=budget, clock=clock)
 
     def _key(self, name: str) -> str:
         """A sync_state key of this athlete's sync (the plain name for the one athlete of the environment)."""
