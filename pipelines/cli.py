@@ -165,7 +165,7 @@ def cmd_report(args, settings: Settings) -> int:
 def cmd_status(args, settings: Settings) -> int:
     from pipelines.status import print_status
 
-    return print_status(settings)
+    return print_status(settings, athlete_key=args.athlete)
 
 
 def cmd_auth(args, settings: Settings) -> int:
@@ -332,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("status", help="what is synced, the last runs, the Strava rate budget left")
+    p.add_argument("--athlete", help="only this roster athlete's sync state (club deployments)")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("auth", help="authorize trainsmart with Strava (OAuth, localhost redirect)")

@@ -8,15 +8,28 @@ import json
 import sys
 
 from pipelines import warehouse
-from pipelines.config import Settings
+from pipelines.config import ConfigError, Settings
 from pipelines.strava.sync import streams_left
 
 
-def print_status(settings: Settings, out=sys.stdout) -> int:
+def print_status(settings: Settings, out=sys.stdout, athlete_key: str | None = None) -> int:
+    from pipelines.roster import load_roster
+
+    roster = load_roster(settings)
+    if athlete_key is not None:
+        if roster is None:
+            raise ConfigError("--athlete needs a roster: add the athlete first with `trainsmart athletes add KEY`.")
+        roster.get(athlete_key)  # an unknown key is one plain line
     if not settings.snapshot_path.exists():
         print("Nothing synced yet: run `trainsmart sync` (Strava API) or `trainsmart import-export PATH`.", file=sys.stderr)
         return 1
     con = warehouse.connect_reader(settings.snapshot_path)
+    if athlete_key is not None:
+        try:
+            _print_athletes(settings, con, roster, out, only=athlete_key)
+        finally:
+            con.close()
+        return 0
     try:
         print(f"Database: {settings.db_path}", file=out)
         print(f"Snapshot for queries: {settings.snapshot_path} "
@@ -42,6 +55,8 @@ def print_status(settings: Settings, out=sys.stdout) -> int:
                   "has stopped (run `trainsmart auth` to connect again)", file=out)
         _print_webhooks(settings, out)
         _print_garmin(settings, con, out)
+        if roster is not None:
+            _print_athletes(settings, con, roster, out)
         print("Last runs:", file=out)
         for kind, started, finished, status, requests, message in con.execute("""
                 select kind, started_at, finished_at, status, requests, message from raw.sync_runs
@@ -62,6 +77,43 @@ def print_status(settings: Settings, out=sys.stdout) -> int:
         con.close()
     _print_reports(settings, out)
     return 0
+
+
+def _print_athletes(settings: Settings, con, roster, out, only: str | None = None) -> None:
+    """A club's roster: where each athlete's Strava sync stands (connected, withdrawn, failed,
+    landed, streams left, history listed, last listed)."""
+    from pipelines.strava.club_sync import failure_key
+
+    state = {k: json.loads(v) for k, v in con.execute(
+        "select key, value from raw.sync_state where key like 'athlete/%'").fetchall()}
+    print(f"Athletes ({roster.path}):", file=out)
+    for a in roster.athletes:
+        if only is not None and a.key != only:
+            continue
+        say = lambda text: print(f"  {a.key:<16} {text}", file=out)  # noqa: E731
+        withdrawn = state.get(f"athlete/{a.key}/strava_deauthorized")
+        if not a.strava_token_file(settings).exists() or a.strava_athlete_id is None:
+            say(f"not connected to Strava (run `trainsmart auth --athlete {a.key}`)")
+            continue
+        failure = state.get(failure_key(a.key))
+        if failure:
+            at = dt.datetime.fromtimestamp(failure["at"])
+            say(f"Strava {a.strava_athlete_id}: the last sync failed ({at:%Y-%m-%d %H:%M}): {failure['message']}")
+            continue
+        if withdrawn:
+            at = dt.datetime.fromtimestamp(withdrawn["at"])
+            say(f"Strava {a.strava_athlete_id}: withdrew trainsmart's access on {at:%Y-%m-%d %H:%M}; not synced "
+                f"until `trainsmart auth --athlete {a.key}`")
+            continue
+        live, last = con.execute(
+            "select count(*), max(json->>'start_date_local') from raw.activities where source = 'api' "
+            "and deleted_at is null and athlete_id = ?", [a.strava_athlete_id]).fetchone()
+        history = ("history listed" if f"athlete/{a.key}/last_full_listing_at" in state
+                   and f"athlete/{a.key}/history_listing" not in state else "history listing not finished")
+        listed = state.get(f"athlete/{a.key}/recent_listed_at")
+        when = f", last listed {dt.datetime.fromtimestamp(listed):%Y-%m-%d %H:%M}" if listed else ""
+        say(f"Strava {a.strava_athlete_id}: {live} activities{' to ' + last[:10] if last else ''}, "
+            f"{streams_left(con, a.strava_athlete_id)} heart-rate streams left, {history}{when}")
 
 
 def _print_webhooks(settings: Settings, out) -> None:

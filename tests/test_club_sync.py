@@ -136,5 +136,11 @@ def test_one_revoked_athlete_does_not_stop_the_others(home, monkeypatch):
                 assert landed == ({int(a["id"]) for a in sample.activities} if n != 1 else set())
         finally:
             con.close()
+        status = trainsmart("status", "--athlete", "runner-01")
+        assert status.returncode == 0, status.stderr
+        assert "runner-01" in status.stdout and "the last sync failed" in status.stdout
+        assert "runner-00" not in status.stdout
+        everyone = trainsmart("status").stdout
+        assert "runner-00" in everyone and "history listed" in everyone and "the last sync failed" in everyone
     finally:
         fake.stop()

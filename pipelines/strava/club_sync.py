@@ -31,7 +31,8 @@ from pipelines.roster import Athlete, Roster
 from pipelines.strava.api import RateBudget
 from pipelines.strava.errors import ApplicationError, StravaError, SyncStopped
 from pipelines.strava.sync import AthleteStopped, Progress, StravaSync, SyncResult, streams_left
-from pipelines.sync_state import get_state, set_state
+from pipelines.sync_state import clear_state, get_state, set_state
+from pipelines.warehouse import transaction
 
 RECENT_DAYS = 42  # a first night's "recent weeks": the six weeks the weekly report and its flags look at
 
@@ -70,6 +71,11 @@ class ClubSyncResult(SyncResult):
         out = {k: v for k, v in self.__dict__.items() if k != "athletes"}
         out["athletes"] = [a.__dict__ for a in self.athletes]
         return out
+
+
+def failure_key(athlete_key: str) -> str:
+    """The sync_state key holding an athlete's last failure (shown by `trainsmart status`)."""
+    return f"athlete/{athlete_key}/strava_failure"
 
 
 class ClubSync:
@@ -142,6 +148,8 @@ class ClubSync:
         # the one-athlete messages say `trainsmart auth`; in a club it is that athlete's auth
         message = message.replace("`trainsmart auth`", f"`trainsmart auth --athlete {key}`")
         self.outcomes[key] = AthleteProgress(key, "failed", message=message)
+        with transaction(self.con):  # for `trainsmart status` until a run of theirs gets through
+            set_state(self.con, failure_key(key), {"at": self.clock(), "message": message})
         self.progress(f"{key}: {message}")
 
     def _finish(self) -> None:
@@ -160,6 +168,7 @@ class ClubSync:
             outcome = self.outcomes[key]
             if outcome.status == "failed":
                 continue
+            clear_state(self.con, failure_key(key))
             left = streams_left(self.con, sync.athlete_id) if sync.athlete_id else 0
             history = get_state(self.con, sync._key("last_full_listing_at")) is not None and \
                 get_state(self.con, sync._key("history_listing")) is None
