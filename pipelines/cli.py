@@ -270,13 +270,17 @@ def cmd_webhook(args, settings: Settings) -> int:
 
 
 def cmd_demo(args, settings: Settings) -> int:
-    if args.club:
-        from pipelines.sandbox.demo_club import run_club_demo
-
-        return run_club_demo(verbose=args.verbose)
     from pipelines.sandbox.demo import run_demo
 
-    return run_demo(export=args.export, verbose=args.verbose)
+    return run_demo(export=args.export, club=args.club, verbose=args.verbose)
+
+
+def cmd_export_raw(args, settings: Settings) -> int:
+    from pipelines.exports import export_raw
+
+    for line in export_raw(settings, Path(args.dir)).lines():
+        print(line, file=sys.stderr)
+    return 0
 
 
 # -- wiring ---------------------------------------------------------------------------------

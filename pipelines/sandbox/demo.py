@@ -25,7 +25,11 @@ DEMO_READ_LIMIT_DAILY = 10000
 DEMO_GARMIN_KEY = "sandbox-garmin-key"  # the local Garmin API's key, not a real one
 
 
-def run_demo(export: bool = False, verbose: bool = False) -> int:
+def run_demo(export: bool = False, verbose: bool = False, club: bool = False) -> int:
+    if club:  # `demo --club`: a coach's deployment (pipelines/sandbox/demo_club.py)
+        from pipelines.sandbox.demo_club import run_club_demo
+
+        return run_club_demo(verbose=verbose)
     from pipelines.runner import run_job
     from pipelines.sandbox.garmin_server import FakeGarmin
     from pipelines.sandbox.garmin_watch import garmin_watch_for
