@@ -37,32 +37,32 @@ def cmd_sync(args, settings: Settings) -> int:
         if roster is None:
             raise ConfigError("--athlete needs a roster: add the athlete first with `trainsmart athletes add KEY`.")
         roster.get(args.athlete)  # an unknown key is one plain line before anything runs
-        print(f"Garmin skipped for roster athlete {args.athlete}: per-athlete Garmin keys are not synced yet.",
-              file=sys.stderr)
-    sources = {"Strava": settings.strava_configured, "Garmin": settings.garmin_configured and not args.athlete}
+    from pipelines.garmin.club_sync import garmin_source
+
+    garmin_on, garmin_skipped = garmin_source(settings, args.athlete)  # with a roster: the athletes' key files
+    sources = {"Strava": settings.strava_configured, "Garmin": garmin_on}
     if not any(sources.values()):
         return fail("No source is configured: set STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET (README, 'Connect "
                     "Strava') or GARMIN_PERSONAL_API_KEY (README, 'Connect Garmin') in .env, or use "
                     "`trainsmart import-export`.")
     if not sources["Strava"]:
         print("Strava skipped: STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET are not set.", file=sys.stderr)
-    if not sources["Garmin"] and not args.athlete:
-        print(f"Garmin skipped: no GARMIN_PERSONAL_API_KEY and no key file at {settings.garmin_key_file}.",
-              file=sys.stderr)
+    if not sources["Garmin"]:
+        print(garmin_skipped, file=sys.stderr)
     hosts = {"Strava": settings.strava_base_url, "Garmin": settings.garmin_base_url}
     names = " and ".join(f"{name} ({hosts[name]})" for name, on in sources.items() if on)
     print(f"Syncing {names} into {settings.db_path}", file=sys.stderr)
-    full = {"config": {"full": bool(args.full)}}
     strava = {"config": {"full": bool(args.full), "athlete": args.athlete}}
-    garmin = full if sources["Garmin"] else {"config": {"full": False, "skip": True}}
+    garmin = ({"config": {"full": bool(args.full), "athlete": args.athlete}} if sources["Garmin"]
+              else {"config": {"full": False, "skip": True}})
     outcome = run_job(settings, "sync_and_build", run_config={"ops": {"strava_sync": strava, "garmin_sync": garmin}},
                       verbose=args.verbose)
     synced = {name: outcome.materializations.get(f"{name.lower()}/activities") for name, on in sources.items() if on}
     for name, sync in synced.items():
         if sync and sync.get("complete", True):
             print(_sync_line(name, sync), file=sys.stderr)
-    club = synced.get("Strava") or {}
-    for line in club.get("athlete_lines") or []:  # a club run: where each athlete stands
+    clubs = [synced.get("Strava") or {}, synced.get("Garmin") or {}]
+    for line in [line for club in clubs for line in club.get("athlete_lines") or []]:  # a club run: each athlete
         print(f"  {line}", file=sys.stderr)
     if not outcome.success:
         return fail(outcome.error or "The sync failed; see the log under TRAINSMART_HOME/logs.")
@@ -70,13 +70,14 @@ def cmd_sync(args, settings: Settings) -> int:
     if stopped:
         print("Models built from what was fetched; query them with `trainsmart sql`.", file=sys.stderr)
         return fail(f"Stopped early ({'; '.join(stopped)}).", EXIT_STOPPED_EARLY)
-    failed = club.get("athletes_failed") or []
+    failed = [line for club in clubs for line in club.get("athletes_failed") or []]
     if failed:
         print("Models built; query them with `trainsmart sql`.", file=sys.stderr)
         for line in failed:
             print(f"Failed: {line}", file=sys.stderr)
-        return fail(f"{len(failed)} of {len(club.get('athlete_lines'))} athletes failed (above); the others "
-                    "are synced.")
+        who = {line.split(":")[0] for line in failed}  # the lines start with the athlete's key
+        everyone = {line.split(":")[0] for club in clubs for line in club.get("athlete_lines") or []}
+        return fail(f"{len(who)} of {len(everyone)} athletes failed (above); the others are synced.")
     print("Models built; query them with `trainsmart sql`.", file=sys.stderr)
     return 0
 

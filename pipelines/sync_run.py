@@ -33,6 +33,29 @@ class SyncCounts:
     def summary(self) -> dict:
         return dict(self.__dict__)
 
+    def add(self, other: "SyncCounts") -> None:
+        """Add another run's counts (a club run sums its athletes' runs)."""
+        for name in ("pages", "activities_new", "activities_updated", "activities_unchanged", "deleted",
+                     "stream_samples"):
+            if hasattr(self, name):
+                setattr(self, name, getattr(self, name) + getattr(other, name, 0))
+
+
+class ClubOutcomes:
+    """The per-athlete side of a club run's result (Strava's and Garmin's): `athletes` holds
+    one progress record per athlete, each with a `status` and a `line()`."""
+
+    athletes: list
+
+    @property
+    def failed(self) -> list:
+        return [a for a in self.athletes if a.status == "failed"]
+
+    def summary(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k != "athletes"}
+        out["athletes"] = [a.__dict__ for a in self.athletes]
+        return out
+
 
 class SyncOutcome(Protocol):
     complete: bool

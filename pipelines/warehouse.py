@@ -95,14 +95,17 @@ create table if not exists raw.garmin_wellness (
 -- applies to every athlete without a row of their own. A null value = the METRICS.md
 -- default or derivation.
 create table if not exists raw.athlete_profiles (
-    athlete_id        bigint,              -- Strava athlete id; null = the default row
+    athlete_id        bigint,              -- Strava athlete id, else Garmin owner id; null = the default row
     hr_max            integer,             -- bpm; null = derived from the last 365 days, else 190
     hr_rest           integer,             -- bpm; null = 60
     lthr              integer,             -- bpm; null = 0.89 x hr_max rounded half up
     sex               varchar,             -- 'F' | 'M' | null (unspecified)
     min_runs_per_week integer,             -- null = 3
-    updated_at        timestamp not null
+    updated_at        timestamp not null,
+    garmin_owner_id   bigint               -- the athlete's Garmin account (a roster athlete's, once synced)
 );
+-- databases made before the roster's Garmin accounts
+alter table raw.athlete_profiles add column if not exists garmin_owner_id bigint;
 
 -- Key/value bookkeeping: cursor, last reconciliation, budget seen.
 create table if not exists raw.sync_state (

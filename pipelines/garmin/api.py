@@ -28,7 +28,7 @@ from typing import Any, Callable
 import requests
 
 from pipelines.errors import SyncStopped
-from pipelines.garmin.errors import KEY_REJECTED, TOKEN_REVOKED, GarminError
+from pipelines.garmin.errors import ENV_KEY_PLACE, GarminError, GarminUnreachable, key_rejected, token_revoked
 from pipelines.garmin.tokens import BearerToken, TokenCache, jwt_expiry
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class GarminApi:
     requests_sent: int = 0
     answered: int = 0  # responses received (any status): the host is reachable
     not_before_wall: float | None = None  # set when a long Retry-After stopped the run (wall clock)
+    # whose key it is and where it lives, for the rejected-key sentences (a roster athlete: their key file)
+    key_owner: str = "your"
+    key_place: str = ENV_KEY_PLACE
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -77,7 +80,7 @@ class GarminApi:
     def _exchange(self) -> BearerToken:
         response = self._send("POST", TOKEN_PATH, "the key exchange", headers={"Authorization": f"ApiKey {self.key}"})
         if response.status_code in (400, 401, 403):
-            raise GarminError(KEY_REJECTED)
+            raise GarminError(key_rejected(self.key_owner, self.key_place))
         if response.status_code != 200:
             raise GarminError(f"Garmin refused the key exchange: HTTP {response.status_code}.")
         text = response.text.strip().strip('"').strip()
@@ -122,7 +125,7 @@ class GarminApi:
                                   headers={"Authorization": f"Bearer {bearer}", "Accept": accept})
             if response.status_code == 401:
                 if renewed:
-                    raise GarminError(TOKEN_REVOKED)
+                    raise GarminError(token_revoked(self.key_owner, self.key_place))
                 renewed = True  # expired early or revoked: one fresh exchange tells which
                 self.cache.forget()
                 self._token = self._exchange()
@@ -146,8 +149,8 @@ class GarminApi:
                     self.answered += 1
                 except (requests.ConnectionError, requests.Timeout):
                     if not self.answered and attempt >= 1:
-                        raise GarminError(f"Cannot reach Garmin at {self.base_url}; check the network or "
-                                          "GARMIN_PERSONAL_API_BASE_URL.") from None
+                        raise GarminUnreachable(f"Cannot reach Garmin at {self.base_url}; check the network or "
+                                                "GARMIN_PERSONAL_API_BASE_URL.") from None
                     problem, delay = f"cannot reach {self.base_url}", None
                 else:
                     if response.status_code not in RETRYABLE_STATUS:

@@ -17,6 +17,14 @@
 
 "Today" is the as-of date (TRAINSMART_AS_OF, else the local date), so a test or a
 back-dated run moves the sync's clock with the models'.
+
+A roster athlete (club deployment, `athlete=`) has a Garmin account of their own: the key
+from their `garmin_key_file`, the token cache and the FIT staging folder under
+TRAINSMART_HOME/athletes/KEY/, every sync_state key prefixed `athlete/KEY/`, and every
+query that decides work or deletions restricted to their Garmin owner id (raw.activities
+.athlete_id of source 'garmin', raw.garmin_wellness.owner_id), so one athlete's run never
+lists, deletes or downloads another's. Without `athlete`: the one athlete of the
+environment, as always.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
@@ -33,7 +42,9 @@ from pipelines import landing
 from pipelines.config import Settings
 from pipelines.errors import SyncStopped
 from pipelines.garmin.api import BadDownload, GarminApi, NotFound
+from pipelines.garmin.errors import KEY_PAGE, GarminError
 from pipelines.garmin.tokens import TokenCache
+from pipelines.roster import Athlete
 from pipelines.sync_run import SyncCounts
 from pipelines.sync_state import clear_state, get_state, set_state
 from pipelines.warehouse import transaction
@@ -70,12 +81,45 @@ FILES_TODO = """
     where a.source = 'garmin' and a.deleted_at is null
       and a.json->>'averageHR' is not null
       and (f.activity_id is null or f.stream_signature is distinct from a.stream_signature)
+      and ($owner::bigint is null or a.athlete_id = $owner)
 """
 
 
-def files_left(con: duckdb.DuckDBPyConnection) -> int:
-    """How many FIT files the next Garmin sync still has to download (the sync and `status`)."""
-    return con.execute("select count(*) " + FILES_TODO).fetchone()[0]
+def files_left(con: duckdb.DuckDBPyConnection, owner_id: int | None = None) -> int:
+    """How many FIT files the next Garmin sync still has to download (the sync and `status`);
+    with `owner_id`, of that Garmin account only."""
+    return con.execute("select count(*) " + FILES_TODO, {"owner": owner_id}).fetchone()[0]
+
+
+def state_key(athlete: Athlete | None, name: str) -> str:
+    """A sync_state key of the Garmin sync: `athlete/KEY/name` for a roster athlete, else `name`."""
+    return f"athlete/{athlete.key}/{name}" if athlete else name
+
+
+def roster_owner_id(con: duckdb.DuckDBPyConnection, athlete: Athlete) -> int | None:
+    """The Garmin owner id a roster athlete's sync has learned (None before their first sync)."""
+    owner = get_state(con, state_key(athlete, "garmin_owner_id"))
+    return int(owner) if owner is not None else None
+
+
+def athlete_key(settings: Settings, athlete: Athlete) -> str:
+    """A roster athlete's Personal API key, read from their garmin_key_file (one plain sentence if not)."""
+    if not athlete.garmin_key_file:
+        raise GarminError(f"Athlete {athlete.key} has no garmin_key_file in the roster: add the path of a file "
+                          "holding their Garmin Personal API key.")
+    path = Path(athlete.garmin_key_file).expanduser()
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        raise GarminError(f"The Garmin key file of athlete {athlete.key}, {path}, does not exist: create a key at "
+                          f"{KEY_PAGE} and write it to that file.") from None
+    except OSError as e:
+        raise GarminError(f"The Garmin key file of athlete {athlete.key}, {path}, cannot be read "
+                          f"({e.strerror or e}).") from None
+    if not key:
+        raise GarminError(f"The Garmin key file of athlete {athlete.key}, {path}, is empty: create a key at "
+                          f"{KEY_PAGE} and write it to that file.")
+    return key
 
 
 def signature(activity: dict) -> str:
@@ -98,24 +142,47 @@ def _chunks(start: dt.date, end: dt.date, days: int) -> list[tuple[dt.date, dt.d
 class GarminSync:
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection, *, full: bool = False,
                  lookback_days: int = 7, reconcile_days: int = 7, progress: Progress | None = None,
-                 api: GarminApi | None = None, today: dt.date | None = None):
+                 api: GarminApi | None = None, today: dt.date | None = None, athlete: Athlete | None = None):
         self.con = con
+        # A roster athlete (club deployment): their own key, token, staging, sync state and
+        # rows. None: the one athlete of the environment.
+        self.athlete = athlete
         self.full = full
         self.lookback_days = lookback_days
         self.reconcile_days = reconcile_days
         self.progress = progress or (lambda msg: None)
         self.today = today or settings.as_of_date()
-        self.staging = settings.home / "garmin" / "downloads"  # FIT files downloaded, not yet landed
+        home = athlete.home(settings) if athlete else settings.home
+        self.staging = home / "garmin" / "downloads"  # FIT files downloaded, not yet landed
         self.result = GarminSyncResult()
-        key = settings.garmin_key()
+        owner = get_state(con, self._key("garmin_owner_id"))  # known from an earlier run; _owner() asks otherwise
+        self.owner_id: int | None = int(owner) if owner is not None else None
         if api is None:
-            from pipelines.garmin.errors import GarminError
-
-            if key is None:
-                raise GarminError("No Garmin Personal API key: set GARMIN_PERSONAL_API_KEY or write the key to "
-                                  f"{settings.garmin_key_file}.")
-            api = GarminApi(settings.garmin_base_url, key, TokenCache(settings.garmin_token_file))
+            if athlete is not None:
+                api = GarminApi(settings.garmin_base_url, athlete_key(settings, athlete),
+                                TokenCache(home / "garmin_token.json"), key_owner=f"{athlete.key}'s",
+                                key_place=str(Path(athlete.garmin_key_file).expanduser()))
+            else:
+                key = settings.garmin_key()
+                if key is None:
+                    raise GarminError("No Garmin Personal API key: set GARMIN_PERSONAL_API_KEY or write the key "
+                                      f"to {settings.garmin_key_file}.")
+                api = GarminApi(settings.garmin_base_url, key, TokenCache(settings.garmin_token_file))
         self.api = api
+
+    def _key(self, name: str) -> str:
+        return state_key(self.athlete, name)
+
+    def _scope(self) -> int | None | bool:
+        """The owner id the queries are restricted to: None = every row (the environment's
+        athlete); False = nothing (a roster athlete whose Garmin account is not known yet)."""
+        if self.athlete is None:
+            return None
+        return self.owner_id if self.owner_id is not None else False
+
+    def _files_left(self) -> int:
+        scope = self._scope()
+        return 0 if scope is False else files_left(self.con, scope)
 
     # -- the run ---------------------------------------------------------------------
     def run(self) -> GarminSyncResult:
@@ -130,25 +197,31 @@ class GarminSync:
             self.result.message = str(stop)
             if self.api.not_before_wall is not None:  # the next run waits too, even in another process
                 with transaction(self.con):
-                    set_state(self.con, "garmin_not_before", self.api.not_before_wall)
+                    set_state(self.con, self._key("garmin_not_before"), self.api.not_before_wall)
         finally:
             self.result.requests = self.api.requests_sent
-            self.result.files_left = files_left(self.con)
-            self.result.last_wellness_day = self.con.execute(
-                "select cast(max(calendar_date) as varchar) from raw.garmin_wellness").fetchone()[0]
+            self.result.files_left = self._files_left()
+            self.result.last_wellness_day = self._last_wellness_day()
         if self.result.complete:
             self.result.message = "Garmin sync complete"
         else:
             left = [f"{self.result.files_left} FIT files"]
-            if get_state(self.con, "garmin_listing"):
+            if get_state(self.con, self._key("garmin_listing")):
                 left.append("the rest of the activity list")
             if self._wellness_todo():
                 left.append("wellness days")
             self.result.message += f"; {' and '.join(left)} left for the next run"
         return self.result
 
+    def _last_wellness_day(self) -> str | None:
+        scope = self._scope()
+        if scope is False:
+            return None
+        return self.con.execute("select cast(max(calendar_date) as varchar) from raw.garmin_wellness "
+                                "where ?::bigint is null or owner_id = ?", [scope, scope]).fetchone()[0]
+
     def _respect_earlier_retry_after(self) -> None:
-        not_before = get_state(self.con, "garmin_not_before")
+        not_before = get_state(self.con, self._key("garmin_not_before"))
         if not_before is not None and time.time() < not_before:
             until = dt.datetime.fromtimestamp(not_before).astimezone()
             raise SyncStopped(f"Garmin asked to wait until {until:%H:%M} before the next request; nothing was sent")
@@ -156,7 +229,7 @@ class GarminSync:
     def _owner(self) -> None:
         """The Garmin account's id (userProfilePk), asked once and remembered. A profile without
         an id leaves it to the data: the activities' ownerId, the wellness userProfilePk."""
-        owner = get_state(self.con, "garmin_owner_id")
+        owner = get_state(self.con, self._key("garmin_owner_id"))
         if owner is None:
             try:
                 profile = self.api.get_json(PROFILE_PATH, what="the user profile") or {}
@@ -165,40 +238,39 @@ class GarminSync:
             owner = profile.get("id") or profile.get("userProfilePk") or profile.get("profileId")
             if owner is not None:
                 with transaction(self.con):
-                    set_state(self.con, "garmin_owner_id", int(owner))
+                    set_state(self.con, self._key("garmin_owner_id"), int(owner))
         self.owner_id = int(owner) if owner is not None else None
 
     def _learn_owner(self, value: Any) -> None:
         if self.owner_id is None and value is not None:
             self.owner_id = int(value)
-            set_state(self.con, "garmin_owner_id", self.owner_id)
+            set_state(self.con, self._key("garmin_owner_id"), self.owner_id)
 
     def _known_owner(self) -> int:
         if self.owner_id is None:
-            from pipelines.garmin.errors import GarminError
-
             raise GarminError("Garmin did not say whose data this is (no id in the user profile, no owner in the "
                               "activities or the HRV); check GARMIN_PERSONAL_API_BASE_URL.")
         return self.owner_id
 
     # -- activities -----------------------------------------------------------------------
     def _reconcile_due(self) -> bool:
-        last = get_state(self.con, "garmin_last_full_listing_at")
+        last = get_state(self.con, self._key("garmin_last_full_listing_at"))
         return last is None or (self.today - _day(last)).days >= self.reconcile_days
 
     def _listing(self) -> None:
-        listing = get_state(self.con, "garmin_listing")  # an unfinished listing resumes
+        listing = get_state(self.con, self._key("garmin_listing"))  # an unfinished listing resumes
         if listing is None or (self.full and listing.get("start_date") is not None):
             start_date = None  # the whole history
-            if not (self.full or self._reconcile_due()):
+            scope = self._scope()
+            if not (self.full or self._reconcile_due()) and scope is not False:
                 newest = self.con.execute(
-                    "select max(json->>'startTimeLocal') from raw.activities where source = ? and deleted_at is null",
-                    [SOURCE]).fetchone()[0]
+                    "select max(json->>'startTimeLocal') from raw.activities where source = ? and deleted_at is null "
+                    "and (?::bigint is null or athlete_id = ?)", [SOURCE, scope, scope]).fetchone()[0]
                 if newest is not None:
                     start_date = (_day(newest) - dt.timedelta(days=self.lookback_days)).isoformat()
             listing = {"start_date": start_date, "end_date": self.today.isoformat(), "offset": 0, "listed": []}
             with transaction(self.con):
-                set_state(self.con, "garmin_listing", listing)
+                set_state(self.con, self._key("garmin_listing"), listing)
         self.result.reconciled = listing["start_date"] is None
         listed = set(listing["listed"])
         while True:
@@ -213,12 +285,12 @@ class GarminSync:
                 listed.update(int(a["activityId"]) for a in page)
                 if len(page) < PAGE_LIMIT:
                     self._mark_missing(listing, listed)
-                    clear_state(self.con, "garmin_listing")
+                    clear_state(self.con, self._key("garmin_listing"))
                     if listing["start_date"] is None:
-                        set_state(self.con, "garmin_last_full_listing_at", self.today.isoformat())
+                        set_state(self.con, self._key("garmin_last_full_listing_at"), self.today.isoformat())
                 else:
                     listing = {**listing, "offset": listing["offset"] + len(page), "listed": sorted(listed)}
-                    set_state(self.con, "garmin_listing", listing)
+                    set_state(self.con, self._key("garmin_listing"), listing)
             if len(page) < PAGE_LIMIT:
                 self.progress(f"Garmin activity list complete: {self.result.pages} pages")
                 return
@@ -234,6 +306,8 @@ class GarminSync:
             return
         self._learn_owner(activity.get("ownerId"))
         owner = activity.get("ownerId", self.owner_id)
+        if owner is None and self.athlete is not None:
+            owner = self._known_owner()  # a roster athlete's rows always say whose they are
         landing.upsert_activity(self.con, SOURCE, activity, signature(activity),
                                 activity_id=activity_id, athlete_id=int(owner) if owner is not None else None)
         if row is None:
@@ -242,7 +316,11 @@ class GarminSync:
             self.result.activities_updated += 1
 
     def _mark_missing(self, listing: dict, listed: set[int]) -> None:
-        """Landed activities inside the listed window that Garmin no longer lists are deleted upstream."""
+        """Landed activities inside the listed window that Garmin no longer lists are deleted upstream
+        (a roster athlete: only their own account's activities)."""
+        scope = self._scope()
+        if scope is False:
+            return  # nothing landed is known to be this athlete's
         ids = [r[0] for r in self.con.execute(
             """
             select activity_id from raw.activities
@@ -250,7 +328,9 @@ class GarminSync:
               and (? is null or left(json->>'startTimeLocal', 10) >= ?)
               and left(json->>'startTimeLocal', 10) <= ?
               and activity_id not in (select unnest(?::bigint[]))
-            """, [SOURCE, listing["start_date"], listing["start_date"], listing["end_date"], sorted(listed)]).fetchall()]
+              and (?::bigint is null or athlete_id = ?)
+            """, [SOURCE, listing["start_date"], listing["start_date"], listing["end_date"], sorted(listed),
+                  scope, scope]).fetchall()]
         if ids:
             landing.mark_deleted(self.con, SOURCE, ids)
             self.result.deleted += len(ids)
@@ -266,8 +346,10 @@ class GarminSync:
         it again."""
         from pipelines.imports.pool import default_jobs, parse_in_order
 
-        todo = self.con.execute("select a.activity_id, a.stream_signature " + FILES_TODO
-                                + " order by a.json->>'startTimeGMT', a.activity_id").fetchall()
+        scope = self._scope()
+        todo = [] if scope is False else self.con.execute(
+            "select a.activity_id, a.stream_signature " + FILES_TODO + " order by a.json->>'startTimeGMT', a.activity_id",
+            {"owner": scope}).fetchall()
         self.staging.mkdir(parents=True, exist_ok=True)
         done = 0
         for first in range(0, len(todo), FILES_PER_BATCH):
@@ -329,16 +411,23 @@ class GarminSync:
 
     # -- wellness -------------------------------------------------------------------------
     def _history_start(self) -> dt.date:
+        """BASELINE_DAYS before the athlete's first activity from any source (a roster athlete:
+        their Garmin account's and their Strava athlete's activities)."""
+        scope = self._scope()
+        strava = self.athlete.strava_athlete_id if self.athlete else None
         first = self.con.execute(
             "select min(left(coalesce(json->>'start_date_local', json->>'startTimeLocal'), 10)) "
-            "from raw.activities where deleted_at is null").fetchone()[0]
+            "from raw.activities where deleted_at is null and ($all or (source = 'garmin' and athlete_id = $owner) "
+            "or (source <> 'garmin' and athlete_id = $strava))",
+            {"all": self.athlete is None, "owner": scope if scope is not False else None,
+             "strava": strava}).fetchone()[0]
         first_day = _day(first) if first else self.today
         return min(first_day, self.today) - dt.timedelta(days=BASELINE_DAYS)
 
     def _wellness_ranges(self, kind: str) -> list[tuple[dt.date, dt.date]]:
         days = WELLNESS_CHUNK_DAYS[kind]
         start = self._history_start()
-        state = (get_state(self.con, "garmin_wellness") or {}).get(kind)
+        state = (get_state(self.con, self._key("garmin_wellness")) or {}).get(kind)
         if state is None:
             return _chunks(start, self.today, days)
         done_from, done_through = _day(state["from"]), _day(state["through"])
@@ -347,7 +436,7 @@ class GarminSync:
         return ranges + _chunks(reread, self.today, days)
 
     def _wellness_todo(self) -> bool:
-        state = get_state(self.con, "garmin_wellness") or {}
+        state = get_state(self.con, self._key("garmin_wellness")) or {}
         return any(kind not in state or _day(state[kind]["through"]) < self.today for kind in WELLNESS_CHUNK_DAYS)
 
     def _wellness(self) -> None:
@@ -367,14 +456,14 @@ class GarminSync:
                             "insert or replace into raw.garmin_wellness "
                             "select unnest(?::bigint[]), ?, unnest(?::date[]), unnest(?::json[]), ?",
                             [owners, kind, days, bodies, landing.utcnow()])
-                    progress = get_state(self.con, "garmin_wellness") or {}
+                    progress = get_state(self.con, self._key("garmin_wellness")) or {}
                     done = progress.get(kind)
                     if done is None:
                         done = {"from": start.isoformat(), "through": end.isoformat()}
                     else:
                         done = {"from": min(done["from"], start.isoformat()), "through": max(done["through"], end.isoformat())}
                     progress[kind] = done
-                    set_state(self.con, "garmin_wellness", progress)
+                    set_state(self.con, self._key("garmin_wellness"), progress)
                 self.result.wellness_days[kind] = self.result.wellness_days.get(kind, 0) + len(records)
             self.progress(f"Garmin {kind.replace('_', ' ')} landed through {self.today}")
 
@@ -416,12 +505,13 @@ def _fit_streams(parsed: Any) -> dict[str, list]:
 
 
 def run_garmin_sync(settings: Settings, *, full: bool = False, progress: Progress | None = None,
-                    lookback_days: int = 7, reconcile_days: int = 7) -> GarminSyncResult:
-    """Take the writer lock, sync Garmin, record the run in raw.sync_runs, publish the read snapshot."""
+                    lookback_days: int = 7, reconcile_days: int = 7, athlete: Athlete | None = None) -> GarminSyncResult:
+    """Take the writer lock, sync Garmin (the environment's athlete, or one roster athlete),
+    record the run in raw.sync_runs, publish the read snapshot."""
     from pipelines.sync_run import recorded_sync
 
     def body(con: duckdb.DuckDBPyConnection) -> GarminSyncResult:
         return GarminSync(settings, con, full=full, lookback_days=lookback_days,
-                          reconcile_days=reconcile_days, progress=progress).run()
+                          reconcile_days=reconcile_days, progress=progress, athlete=athlete).run()
 
     return recorded_sync(settings, "garmin-sync", body, progress)

@@ -9,7 +9,9 @@ and daily summaries (31 days), and the profile.  Garmin publishes no rate limits
 of parallel requests get 429 with ``Retry-After``.  The server records every request, the
 requests that overlapped another one and those that came before a Retry-After had
 passed, so tests can check that a client paces itself.  Fault switches make it fail on
-purpose; world edits change the data between syncs.
+purpose; world edits change the data between syncs.  `add_account` serves further Garmin
+accounts behind the same host, each with its own key, tokens and watch (a club's athletes),
+and `cloned_watch` makes a watch of another account from an existing one.
 
 Run it by hand::
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
+import dataclasses
 import datetime as dt
 import email.utils
 import hashlib
@@ -177,6 +180,8 @@ class FakeGarmin(LocalServer):
         self._fail_rng = random.Random(0)
         self._fail_statuses: tuple[int, ...] = (500, 502, 503, 504)
 
+        # further accounts behind this host (add_account), each a FakeGarmin that is not started
+        self._accounts: list[FakeGarmin] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -192,6 +197,32 @@ class FakeGarmin(LocalServer):
             self.requests.clear()
             self.retry_after_violations.clear()
             self.overlap_violations.clear()
+
+    # ------------------------------------------------------------------ accounts
+    def add_account(self, watch: GarminWatch, api_key: str) -> "FakeGarmin":
+        """Another Garmin account behind this host (a club: one key per athlete). Returns the
+        account: its key, tokens, data, fault switches, world edits and request log are its
+        own. The host's pacing (one request at a time, 429 on bursts, its violation lists) and
+        its request log cover every account's requests; a Retry-After the account sends
+        (throttle_next) is its own and not enforced by the host."""
+        account = FakeGarmin(watch, api_key=api_key, token_ttl_s=self.token_ttl_s, page_limit=self.page_limit,
+                             burst_retry_after=self.burst_retry_after, clock=self.clock)
+        with self._lock:
+            self._accounts.append(account)
+        return account
+
+    def _account_for(self, path: str, headers: dict[str, str]) -> "FakeGarmin":
+        """The account a request is for: by its key at the token endpoint, else by its token."""
+        auth = headers.get("authorization", "")
+        key = re.fullmatch(r"\s*ApiKey\s+(\S+)\s*", auth) if path == TOKEN_PATH else None
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        for account in self._accounts:
+            with account._lock:
+                if key is not None and hmac.compare_digest(key.group(1), account.api_key):
+                    return account
+                if token and account._token_ok(token):
+                    return account
+        return self
 
     # ------------------------------------------------------------------ keys and tokens
     def revoke_key(self) -> None:
@@ -373,6 +404,15 @@ class FakeGarmin(LocalServer):
         parts = urlsplit(raw_path)
         path = parts.path
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        account = self._account_for(path, headers) if self._accounts else self
+        if account is not self:
+            received = time.monotonic()
+            response = account.handle(method, raw_path, headers)
+            with account._lock:  # the account's own log too (the host's has every request)
+                account.requests.append(GarminRequest(method=method, path=path, query=query, kind=_kind(path),
+                                                      status=response.status, received_at=received,
+                                                      answered_at=time.monotonic()))
+            return response
         with self._lock:
             if path == TOKEN_PATH:
                 return self._token(method, headers)
@@ -549,6 +589,23 @@ class FakeGarmin(LocalServer):
             return Response(400, b"")
         return Response(200, {"data": [copy.deepcopy(self._daily[d.isoformat()]) for d in days
                                         if d.isoformat() in self._daily]})
+
+
+def cloned_watch(watch: GarminWatch, owner_id: int, id_offset: int) -> GarminWatch:
+    """The same watch as another Garmin account: ``owner_id`` in every object that names the
+    owner, activity ids moved by ``id_offset`` (Garmin's ids are global), the same samples."""
+    moved = {int(a["activityId"]): int(a["activityId"]) + id_offset for a in watch.activities}
+    moved.update({aid: aid + id_offset for aid in watch._recordings})
+    return dataclasses.replace(
+        watch, owner_id=owner_id,
+        activities=[{**copy.deepcopy(a), "activityId": moved[int(a["activityId"])], "ownerId": owner_id}
+                    for a in watch.activities],
+        daily={day: {**copy.deepcopy(o), "userProfilePk": owner_id} for day, o in watch.daily.items()},
+        profile={**copy.deepcopy(watch.profile), "id": owner_id} if watch.profile else {},
+        hrv=copy.deepcopy(watch.hrv), sleep=copy.deepcopy(watch.sleep),
+        strava_ids={moved.get(k, k + id_offset): v for k, v in watch.strava_ids.items()},
+        watch_only_ids=[moved.get(i, i + id_offset) for i in watch.watch_only_ids],
+        _recordings={moved[k]: v for k, v in watch._recordings.items()}, _fit_cache={}, _hr_cache={})
 
 
 def _fit_from_stream(act: dict, stream: tuple[list[int], list[int]]) -> bytes:

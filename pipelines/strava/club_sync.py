@@ -31,6 +31,7 @@ from pipelines.roster import Athlete, Roster
 from pipelines.strava.api import RateBudget
 from pipelines.strava.errors import ApplicationError, StravaError, SyncStopped
 from pipelines.strava.sync import AthleteStopped, Progress, StravaSync, SyncResult, streams_left
+from pipelines.sync_run import ClubOutcomes
 from pipelines.sync_state import clear_state, get_state, set_state
 from pipelines.warehouse import transaction
 
@@ -60,17 +61,8 @@ class AthleteProgress:
 
 
 @dataclass
-class ClubSyncResult(SyncResult):
+class ClubSyncResult(ClubOutcomes, SyncResult):
     athletes: list[AthleteProgress] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[AthleteProgress]:
-        return [a for a in self.athletes if a.status == "failed"]
-
-    def summary(self) -> dict:
-        out = {k: v for k, v in self.__dict__.items() if k != "athletes"}
-        out["athletes"] = [a.__dict__ for a in self.athletes]
-        return out
 
 
 def failure_key(athlete_key: str) -> str:
@@ -157,14 +149,9 @@ class ClubSync:
         for key, sync in self.syncs.items():
             r = sync.result
             total.requests += sync.api.requests_sent
-            total.pages += r.pages
-            total.activities_new += r.activities_new
-            total.activities_updated += r.activities_updated
-            total.activities_unchanged += r.activities_unchanged
-            total.deleted += r.deleted
+            total.add(r)
             total.events_applied += r.events_applied
             total.streams_fetched += r.streams_fetched
-            total.stream_samples += r.stream_samples
             outcome = self.outcomes[key]
             if outcome.status == "failed":
                 continue
