@@ -9,7 +9,7 @@ import sys
 
 from pipelines import warehouse
 from pipelines.config import ConfigError, Settings
-from pipelines.strava.sync import streams_left
+from pipelines.strava.sync import DEAUTHORIZED, history_listed, state_key, streams_left
 
 
 def print_status(settings: Settings, out=sys.stdout, athlete_key: str | None = None) -> int:
@@ -91,7 +91,7 @@ def _print_athletes(settings: Settings, con, roster, out, only: str | None = Non
         if only is not None and a.key != only:
             continue
         say = lambda text: print(f"  {a.key:<16} {text}", file=out)  # noqa: E731
-        withdrawn = state.get(f"athlete/{a.key}/strava_deauthorized")
+        withdrawn = state.get(state_key(a.key, DEAUTHORIZED))
         if not a.strava_token_file(settings).exists() or a.strava_athlete_id is None:
             say(f"not connected to Strava (run `trainsmart auth --athlete {a.key}`)")
             continue
@@ -108,9 +108,8 @@ def _print_athletes(settings: Settings, con, roster, out, only: str | None = Non
         live, last = con.execute(
             "select count(*), max(json->>'start_date_local') from raw.activities where source = 'api' "
             "and deleted_at is null and athlete_id = ?", [a.strava_athlete_id]).fetchone()
-        history = ("history listed" if f"athlete/{a.key}/last_full_listing_at" in state
-                   and f"athlete/{a.key}/history_listing" not in state else "history listing not finished")
-        listed = state.get(f"athlete/{a.key}/recent_listed_at")
+        history = "history listed" if history_listed(state.get, a.key) else "history listing not finished"
+        listed = state.get(state_key(a.key, "recent_listed_at"))
         when = f", last listed {dt.datetime.fromtimestamp(listed):%Y-%m-%d %H:%M}" if listed else ""
         say(f"Strava {a.strava_athlete_id}: {live} activities{' to ' + last[:10] if last else ''}, "
             f"{streams_left(con, a.strava_athlete_id)} heart-rate streams left, {history}{when}")

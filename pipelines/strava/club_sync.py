@@ -30,7 +30,8 @@ from pipelines.config import Settings
 from pipelines.roster import Athlete, Roster
 from pipelines.strava.api import RateBudget
 from pipelines.strava.errors import ApplicationError, StravaError, SyncStopped
-from pipelines.strava.sync import AthleteStopped, Progress, StravaSync, SyncResult, streams_left
+from pipelines.strava.sync import (AthleteStopped, Progress, StravaSync, SyncResult, history_listed, state_key,
+                                   streams_left)
 from pipelines.sync_run import ClubOutcomes
 from pipelines.sync_state import clear_state, get_state, set_state
 from pipelines.warehouse import transaction
@@ -67,7 +68,7 @@ class ClubSyncResult(ClubOutcomes, SyncResult):
 
 def failure_key(athlete_key: str) -> str:
     """The sync_state key holding an athlete's last failure (shown by `trainsmart status`)."""
-    return f"athlete/{athlete_key}/strava_failure"
+    return state_key(athlete_key, "strava_failure")
 
 
 class ClubSync:
@@ -157,8 +158,7 @@ class ClubSync:
                 continue
             clear_state(self.con, failure_key(key))
             left = streams_left(self.con, sync.athlete_id) if sync.athlete_id else 0
-            history = get_state(self.con, sync._key("last_full_listing_at")) is not None and \
-                get_state(self.con, sync._key("history_listing")) is None
+            history = history_listed(lambda key: get_state(self.con, key), key)
             done = total.complete and left == 0 and history
             self.outcomes[key] = AthleteProgress(
                 key, "done" if done else "stopped", r.activities_new, r.activities_updated, r.deleted,

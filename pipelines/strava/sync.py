@@ -71,6 +71,19 @@ def streams_left(con: duckdb.DuckDBPyConnection, athlete_id: int | None = None) 
     return con.execute("select count(*) " + STREAMS_TODO, {"athlete": athlete_id, "since": None}).fetchone()[0]
 
 
+def state_key(athlete_key: str | None, name: str) -> str:
+    """A sync_state key of one athlete's Strava sync: `athlete/KEY/name` for a roster athlete,
+    the plain name for the one athlete of the environment."""
+    return f"athlete/{athlete_key}/{name}" if athlete_key else name
+
+
+def history_listed(state: Callable[[str], object], athlete_key: str | None) -> bool:
+    """Whether the athlete's whole activity list has been read once and no history listing
+    is half done; `state` looks a sync_state key up (the sync's get_state, status's snapshot)."""
+    return (state(state_key(athlete_key, "last_full_listing_at")) is not None
+            and state(state_key(athlete_key, "history_listing")) is None)
+
+
 def _epoch(iso: str) -> int:
     return int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
 
@@ -99,8 +112,7 @@ class StravaSync:
         self.api = api or StravaApi(settings, tokens, budget=budget, clock=clock)
 
     def _key(self, name: str) -> str:
-        """A sync_state key of this athlete's sync (the plain name for the one athlete of the environment)."""
-        return f"athlete/{self.athlete.key}/{name}" if self.athlete else name
+        return state_key(self.athlete.key if self.athlete else None, name)
 
     # -- the run ---------------------------------------------------------------------
     def run(self) -> SyncResult:
