@@ -25,3 +25,16 @@ demo: install
 # one worker per core; a test file stays on one worker, so its module fixtures build once
 test: install
 	$(UV) run --locked pytest -q -n auto --dist loadfile
+
+# make test-spark: the same dbt models on Spark (dbt-spark, method session, local[2]) from the
+# raw Parquet export, every mart compared with DuckDB's build of the same raw data
+# (tests/spark/, skipped by `make test`). Installs the `spark` extra (pyspark, ~490 MB) and,
+# only when `java` is missing, Debian's openjdk-17-jre-headless.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: test-spark
+test-spark: bootstrap-uv
+	@command -v java >/dev/null 2>&1 || { echo "java not found: installing openjdk-17-jre-headless"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
+	$(UV) sync --locked --quiet --compile-bytecode --extra spark
+	TRAINSMART_SPARK_TESTS=1 $(UV) run --locked --extra spark pytest -q -p no:cacheprovider tests/spark

@@ -127,10 +127,28 @@ def cmd_build(args, settings: Settings) -> int:
 
     from pipelines.defs.jobs import FULL_BUILD
 
+    if args.engine == "spark":
+        return _build_on_spark(settings, verbose=args.verbose)
+
     outcome = run_job(settings, "build_models", run_config=FULL_BUILD, verbose=args.verbose)
     if not outcome.success:
         return fail(outcome.error or "The build failed; see the log under TRAINSMART_HOME/logs.")
     return _models_built(settings)
+
+
+def _build_on_spark(settings: Settings, verbose: bool) -> int:
+    """`build --engine spark`: export the raw tables, then dbt on Spark; the marts land as Parquet."""
+    from pipelines.exports.spark_build import build_on_spark, spark_dir
+
+    print("Exporting the raw tables, then building on Spark (a few minutes) ...", file=sys.stderr)
+    build = build_on_spark(settings)
+    if not build.ok:
+        if verbose:
+            print(build.output, file=sys.stderr)
+        return fail(f"The Spark build failed; its dbt log is under {spark_dir(settings) / 'logs'}.")
+    print(f"Marts built on Spark in {build.seconds:.0f} s: Parquet under {build.marts_dir}/<mart>/; "
+          f"read them with DuckDB's read_parquet.", file=sys.stderr)
+    return 0
 
 
 def _models_built(settings: Settings) -> int:
@@ -322,7 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import_files)
 
     p = sub.add_parser("build", help="build the dbt models only")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="spark: the same models on Spark over the raw Parquet export (needs the spark extra and Java)")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("export-raw", help="the raw tables as Parquet, hive-partitioned by athlete, for other engines")
+    p.add_argument("dir", help="the folder to (re)place with the export (new, empty, or an earlier export)")
+    p.set_defaults(func=cmd_export_raw)
 
     p = sub.add_parser("sql", help="run ad hoc SQL (or open a shell); works while a sync runs")
     p.add_argument("query", nargs="*", help="the SQL; omit for an interactive shell")

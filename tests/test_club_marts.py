@@ -40,23 +40,16 @@ from pipelines.landing import replace_stream, upsert_activity
 from pipelines.sandbox.sample_athlete import generate_sample_athlete
 from pipelines.warehouse import connect_writer
 from tests.dbt_build import dbt_build, dbt_env, query_rows
+from tests.mart_compare import MART_KEYS, same
 
 END = dt.date(2026, 11, 22)  # a Sunday
 AS_OF = END
-REL = 1e-9
 
 # athlete id -> (seed, roster profile)
 ATHLETES = {
     9_100_001: (11, {"hr_max": 182, "sex": "F", "min_runs_per_week": 2}),
     9_100_002: (23, {"hr_max": 195, "sex": "M", "min_runs_per_week": 3}),
     9_100_003: (37, {"min_runs_per_week": 4}),
-}
-MARTS = {
-    "activities": ("source", "activity_id"),
-    "daily_training_load": ("athlete_id", "date"),
-    "weekly_training_summary": ("athlete_id", "week_start"),
-    "training_flags": ("athlete_id", "week_start", "flag"),
-    "daily_wellness": ("athlete_id", "date"),
 }
 
 
@@ -152,19 +145,9 @@ def club(tmp_path_factory) -> Club:
     return Club(singles, club_db)
 
 
-def same(a, b) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, float) or isinstance(b, float):
-        return math.isclose(float(a), float(b), rel_tol=REL, abs_tol=1e-12)
-    return a == b
-
-
-@pytest.mark.parametrize("mart", list(MARTS))
+@pytest.mark.parametrize("mart", list(MART_KEYS))
 def test_club_marts_equal_single_athlete_builds(club: Club, mart: str):
-    key = MARTS[mart]
+    key = MART_KEYS[mart]
     for athlete_id, single_db in club.singles.items():
         single = query_rows(single_db, f"select * from main.{mart}")
         in_club = query_rows(club.club, f"select * from main.{mart} where athlete_id = ?", athlete_id)

@@ -23,26 +23,31 @@ profiles as (
 
 runs as (
 
-    select source, activity_id, athlete_id, local_date, distance_km
+    select
+        source,
+        activity_id,
+        athlete_id,
+        distance_km,
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'local_date', 'day') }} as day_number
     from activities
     where category = 'run'
 
 ),
 
--- longest run with distance > 0 and local_date in [local_date - 30, local_date - 1]
+-- longest run with distance > 0 and local_date in [local_date - 30, local_date - 1]: a
+-- window over the athlete's runs by day number (a self-join over all pairs of an
+-- athlete's runs took twice as long on a 1,000-athlete club; scripts/bench_club_build.py)
 longest_prior_run as (
 
     select
-        runs.source,
-        runs.activity_id,
-        max(prior_runs.distance_km) as longest_prior_30d_km
+        source,
+        activity_id,
+        max(case when distance_km > 0 then distance_km end) over (
+            partition by athlete_id
+            order by day_number
+            range between 30 preceding and 1 preceding
+        ) as longest_prior_30d_km
     from runs
-    inner join runs as prior_runs
-        on runs.athlete_id = prior_runs.athlete_id
-        and prior_runs.local_date >= cast({{ dbt.dateadd('day', -30, 'runs.local_date') }} as date)
-        and prior_runs.local_date <= cast({{ dbt.dateadd('day', -1, 'runs.local_date') }} as date)
-        and prior_runs.distance_km > 0
-    group by runs.source, runs.activity_id
 
 ),
 

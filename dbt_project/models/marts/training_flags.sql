@@ -306,7 +306,7 @@ overreaching as (
         {{ dbt.concat([
             fmt_integer('count(*)'),
             "' load and recovery warnings came together this week ('",
-            dbt.listagg("label", "', '", "order by label"),
+            sorted_listagg("label", "', '"),
             "'). Back off: make the coming week clearly easier, with less volume and at least one rest day.'"
         ]) }} as message
     from overreaching_components

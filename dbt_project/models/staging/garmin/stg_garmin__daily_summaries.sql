@@ -3,6 +3,10 @@
 -- the row landed last wins (METRICS.md section 7). A value that is null or <= 0 is
 -- missing (null). No as-of filter here.
 
+-- The JSON is parsed once for all its fields (json_texts; stg_strava__activities says why).
+
+{%- set json_paths = ['heartRate.restingValue', 'heartRate.minValue', 'heartRate.maxValue', 'stress.avgLevel', 'movement.steps.value'] %}
+
 with
 
 ranked as (
@@ -16,13 +20,16 @@ typed as (
     select
         owner_id,
         calendar_date,
-        {{ tolerant_cast(json_text('json', 'heartRate.restingValue'), type_double()) }} as resting_value_bpm,
-        {{ tolerant_cast(json_text('json', 'heartRate.minValue'), type_double()) }} as min_value_bpm,
-        {{ tolerant_cast(json_text('json', 'heartRate.maxValue'), type_double()) }} as max_value_bpm,
-        {{ tolerant_cast(json_text('json', 'stress.avgLevel'), type_double()) }} as avg_stress,
-        {{ tolerant_cast(json_text('json', 'movement.steps.value'), type_double()) }} as step_count,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'heartRate.restingValue'), type_double()) }} as resting_value_bpm,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'heartRate.minValue'), type_double()) }} as min_value_bpm,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'heartRate.maxValue'), type_double()) }} as max_value_bpm,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'stress.avgLevel'), type_double()) }} as avg_stress,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'movement.steps.value'), type_double()) }} as step_count,
         landed_at
-    from ranked
+    from (
+        select ranked.*, {{ json_texts('ranked.json', json_paths) }} as json_values
+        from ranked
+    ) as parsed
 
 ),
 

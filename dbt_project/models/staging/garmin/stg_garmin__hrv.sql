@@ -3,6 +3,10 @@
 -- When a night was landed twice, the row landed last wins (METRICS.md section 7).
 -- A value that is null or <= 0 is missing (null). No as-of filter here.
 
+-- The JSON is parsed once for all its fields (json_texts; stg_strava__activities says why).
+
+{%- set json_paths = ['lastNightAvg', 'weeklyAvg', 'status'] %}
+
 with
 
 ranked as (
@@ -16,11 +20,14 @@ typed as (
     select
         owner_id,
         calendar_date,
-        {{ tolerant_cast(json_text('json', 'lastNightAvg'), type_double()) }} as last_night_avg_ms,
-        {{ tolerant_cast(json_text('json', 'weeklyAvg'), type_double()) }} as weekly_avg_ms,
-        {{ json_text('json', 'status') }} as hrv_status,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'lastNightAvg'), type_double()) }} as last_night_avg_ms,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'weeklyAvg'), type_double()) }} as weekly_avg_ms,
+        {{ json_texts_get('json_values', json_paths, 'status') }} as hrv_status,
         landed_at
-    from ranked
+    from (
+        select ranked.*, {{ json_texts('ranked.json', json_paths) }} as json_values
+        from ranked
+    ) as parsed
 
 ),
 

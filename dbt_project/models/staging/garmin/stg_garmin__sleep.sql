@@ -4,6 +4,10 @@
 -- the row landed last wins (METRICS.md section 7). A value that is null or <= 0 is
 -- missing (null): a day without data comes back with null numbers. No as-of filter here.
 
+-- The JSON is parsed once for all its fields (json_texts; stg_strava__activities says why).
+
+{%- set json_paths = ['sleepTimeSeconds', 'deepSleepSeconds', 'lightSleepSeconds', 'remSleepSeconds', 'awakeSleepSeconds', 'sleepScores.overall.value'] %}
+
 with
 
 ranked as (
@@ -17,14 +21,17 @@ typed as (
     select
         owner_id,
         calendar_date,
-        {{ tolerant_cast(json_text('json', 'sleepTimeSeconds'), type_double()) }} as sleep_time_s,
-        {{ tolerant_cast(json_text('json', 'deepSleepSeconds'), type_double()) }} as deep_sleep_s,
-        {{ tolerant_cast(json_text('json', 'lightSleepSeconds'), type_double()) }} as light_sleep_s,
-        {{ tolerant_cast(json_text('json', 'remSleepSeconds'), type_double()) }} as rem_sleep_s,
-        {{ tolerant_cast(json_text('json', 'awakeSleepSeconds'), type_double()) }} as awake_s,
-        {{ tolerant_cast(json_text('json', 'sleepScores.overall.value'), type_double()) }} as sleep_score,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'sleepTimeSeconds'), type_double()) }} as sleep_time_s,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'deepSleepSeconds'), type_double()) }} as deep_sleep_s,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'lightSleepSeconds'), type_double()) }} as light_sleep_s,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'remSleepSeconds'), type_double()) }} as rem_sleep_s,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'awakeSleepSeconds'), type_double()) }} as awake_s,
+        {{ tolerant_cast(json_texts_get('json_values', json_paths, 'sleepScores.overall.value'), type_double()) }} as sleep_score,
         landed_at
-    from ranked
+    from (
+        select ranked.*, {{ json_texts('ranked.json', json_paths) }} as json_values
+        from ranked
+    ) as parsed
 
 ),
 

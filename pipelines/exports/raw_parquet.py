@@ -1,0 +1,222 @@
+"""Every raw table as Parquet, hive-partitioned by athlete (and source), for other engines.
+
+Layout of an export folder (docs/scale-out.md shows the same layout on object storage):
+
+    DIR/_trainsmart_export.json                      what was exported, when, from which snapshot
+    DIR/activities/athlete_id=123/source=api/data_0.parquet
+    DIR/streams/athlete_id=123/source=api/data_0.parquet
+    DIR/garmin_wellness/athlete_id=456/data_0.parquet
+    DIR/athlete_profiles/athlete_id=__HIVE_DEFAULT_PARTITION__/data_0.parquet   (the default row)
+    DIR/sync_state/data_0.parquet                    bookkeeping: no athlete, not partitioned
+
+- The athlete of a row: its `athlete_id`; for raw.garmin_wellness its `owner_id` (the Garmin
+  account, which is the athlete_id of that account's 'garmin' activity rows); for tables
+  keyed by (source, activity_id) without an athlete column (raw.streams, raw.stream_fetches)
+  the athlete_id of that activity in raw.activities, added to the rows as a column.
+  A null athlete is written as `athlete_id=__HIVE_DEFAULT_PARTITION__`, which Spark, Hive and
+  DuckDB all read back as null.
+- The partition columns are also kept inside every file, so each file is complete on its own
+  (an engine reading without hive partitioning loses nothing) with its exact types.
+- JSON columns are written as text (Parquet strings): engines other than DuckDB have no JSON
+  type, and DuckDB's own JSON functions take text as well.
+
+The database is read through the read snapshot (warehouse.connect_reader), so an export runs
+while a sync writes. The files are written into a hidden folder beside DIR and renamed into
+place at the end: a reader sees the previous export or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import Settings
+from pipelines.errors import UserError
+from pipelines.locks import LockTimeout, file_lock
+from pipelines.warehouse import connect_reader
+
+MANIFEST = "_trainsmart_export.json"  # Spark, Hive and DuckDB's globs skip names starting with _
+ATHLETE = "athlete_id"
+
+
+def default_export_dir(settings: Settings) -> Path:
+    """TRAINSMART_HOME/raw-parquet: the asset's folder, which the Spark target reads (profiles.yml)."""
+    return settings.home / "raw-parquet"
+
+
+class ExportError(UserError):
+    """The raw export cannot run (no data yet, a folder that is not an export)."""
+
+
+@dataclass(frozen=True)
+class TableExport:
+    name: str                       # raw.<name> -> DIR/<name>/
+    rows: int
+    partition_by: tuple[str, ...]   # () = one unpartitioned file (bookkeeping tables)
+    athlete_from: str | None        # how a row's athlete_id is found (for the manifest)
+    columns: tuple[tuple[str, str], ...] = field(default=())  # (name, DuckDB type) as written
+
+
+@dataclass(frozen=True)
+class RawExport:
+    path: Path
+    snapshot: Path
+    tables: tuple[TableExport, ...]
+    seconds: float
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    def lines(self) -> list[str]:
+        per_table = ", ".join(f"{t.name} {t.rows}" for t in self.tables)
+        return [f"Exported {len(self.tables)} raw tables ({self.rows} rows: {per_table}) in {self.seconds:.1f} s.",
+                f"Parquet in {self.path}, hive-partitioned by athlete_id (and source); read it with "
+                f"read_parquet('{self.path}/activities/**/*.parquet', hive_partitioning=true)."]
+
+
+def export_raw(settings: Settings, out_dir: Path) -> RawExport:
+    """Write every table of schema raw (as of the latest snapshot) under out_dir; see the module doc."""
+    start = time.monotonic()
+    snapshot = settings.snapshot_path
+    if not snapshot.exists():
+        raise ExportError(f"There is no data to export yet ({snapshot} does not exist); run `trainsmart sync` "
+                          "or `trainsmart import-export` first.")
+    out_dir = Path(os.path.abspath(os.path.expanduser(out_dir)))
+    try:
+        with file_lock(settings.home / "raw-export.lock", wait_seconds=600):  # one export at a time
+            _check_target(out_dir)
+            tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            try:
+                con = connect_reader(snapshot)
+                try:
+                    tables = tuple(_export_table(con, plan, tmp) for plan in _plans(con))
+                finally:
+                    con.close()
+                _write_manifest(tmp, snapshot, tables)
+                _swap_into_place(tmp, out_dir)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    except LockTimeout:
+        raise ExportError("Another raw export is still running; try again when it has finished.") from None
+    return RawExport(out_dir, snapshot, tables, time.monotonic() - start)
+
+
+# -- planning ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Plan:
+    table: str
+    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type) in table order
+    athlete_from: str | None
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    @property
+    def partition_by(self) -> tuple[str, ...]:
+        if self.athlete_from is None:
+            return ()
+        return (ATHLETE, "source") if "source" in self.names else (ATHLETE,)
+
+
+def _plans(con: duckdb.DuckDBPyConnection) -> list[_Plan]:
+    rows = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'raw' and table_catalog = current_database() "
+        "order by table_name, ordinal_position").fetchall()
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        columns.setdefault(table, []).append((column, data_type))
+    plans = []
+    for table, cols in columns.items():
+        names = {name for name, _ in cols}
+        if ATHLETE in names:
+            athlete_from = ATHLETE
+        elif "owner_id" in names:  # raw.garmin_wellness: the Garmin account, the athlete_id of its 'garmin' rows
+            athlete_from = "owner_id"
+        elif {"source", "activity_id"} <= names and table != "activities":
+            athlete_from = "activities"  # raw.streams, raw.stream_fetches: the athlete of that activity
+        else:
+            athlete_from = None
+        plans.append(_Plan(table, tuple(cols), athlete_from))
+    return plans
+
+
+def _select(plan: _Plan) -> str:
+    """The rows of one raw table as exported: JSON as text, plus athlete_id where it is derived."""
+    out = [f'cast(t."{name}" as varchar) as "{name}"' if data_type.upper() == "JSON" else f't."{name}"'
+           for name, data_type in plan.columns]
+    join = ""
+    if plan.athlete_from == "owner_id":
+        out.append(f"t.owner_id as {ATHLETE}")
+    elif plan.athlete_from == "activities":
+        out.append(f"a.athlete_id as {ATHLETE}")
+        join = " left join raw.activities as a on a.source = t.source and a.activity_id = t.activity_id"
+    return f'select {", ".join(out)} from raw."{plan.table}" as t{join}'
+
+
+def _export_table(con: duckdb.DuckDBPyConnection, plan: _Plan, root: Path) -> TableExport:
+    target = root / plan.table
+    select = _select(plan)
+    rows = con.execute(f'select count(*) from raw."{plan.table}"').fetchone()[0]
+    if rows and plan.partition_by:
+        con.execute(f"copy ({select}) to '{_sql_path(target)}' (format parquet, compression zstd, "
+                    f"partition_by ({', '.join(plan.partition_by)}), write_partition_columns true)")
+    else:  # bookkeeping tables, and empty tables (one file holding just the schema, so readers find the columns)
+        target.mkdir()
+        con.execute(f"copy ({select}) to '{_sql_path(target / 'data_0.parquet')}' (format parquet, compression zstd)")
+    written = con.execute(f"describe {select}").fetchall()
+    return TableExport(plan.table, rows, plan.partition_by, plan.athlete_from,
+                       tuple((name, data_type) for name, data_type, *_ in written))
+
+
+# -- the folder -------------------------------------------------------------------------------
+def _check_target(out_dir: Path) -> None:
+    """Only a new folder, an empty one or an earlier export is (re)placed: never someone's files."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file; give a folder for the export.")
+    if any(out_dir.iterdir()) and not (out_dir / MANIFEST).exists():
+        raise ExportError(f"{out_dir} holds other files (it is not an earlier trainsmart export); "
+                          "give a new or empty folder.")
+
+
+def _write_manifest(root: Path, snapshot: Path, tables: tuple[TableExport, ...]) -> None:
+    manifest = {
+        "format": "trainsmart raw export 1",
+        "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "snapshot": str(snapshot),
+        "snapshot_published_at": dt.datetime.fromtimestamp(snapshot.stat().st_mtime, dt.timezone.utc)
+        .isoformat(timespec="seconds"),
+        "tables": {t.name: {"rows": t.rows, "partition_by": list(t.partition_by), "athlete_from": t.athlete_from,
+                            "columns": [{"name": n, "type": ty} for n, ty in t.columns]} for t in tables},
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _swap_into_place(tmp: Path, out_dir: Path) -> None:
+    """Rename the finished export onto out_dir (a previous export is moved aside, then removed)."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+    os.replace(tmp, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -1,0 +1,192 @@
+"""`trainsmart export-raw DIR`: every raw table as Parquet, hive-partitioned by athlete (and source).
+
+Two athletes land through pipelines.landing (Strava rows with streams, one athlete's Garmin
+activity and wellness, the default profile row with a null athlete_id, a stream whose
+activity never landed); the snapshot is published as a writer does; the export is read
+back with DuckDB's read_parquet(..., hive_partitioning=true) and must equal the raw
+tables, athlete by athlete.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import profiles
+from pipelines.config import load_settings
+from pipelines.exports.raw_parquet import MANIFEST
+from pipelines.landing import replace_stream, upsert_activity
+from pipelines.warehouse import connect_writer, publish_snapshot, writer_lock
+from tests.cli import trainsmart
+
+ATHLETES = (9_200_001, 9_200_002)
+GARMIN_OWNER = 77_000_001
+KEYS = {  # a table's rows are compared on these columns, sorted
+    "activities": ("source", "activity_id"),
+    "streams": ("source", "activity_id", "seq"),
+    "stream_fetches": ("source", "activity_id"),
+    "athlete": ("athlete_id",),
+    "athlete_profiles": ("athlete_id",),
+    "garmin_wellness": ("owner_id", "kind", "calendar_date"),
+}
+
+
+def _land(db_path: Path, small_athlete) -> None:
+    con = connect_writer(db_path)
+    try:
+        for i, athlete_id in enumerate(ATHLETES):
+            offset = (i + 1) * 1_000_000_000_000
+            con.execute("insert into raw.athlete values (?, ?, ?)",
+                        [athlete_id, json.dumps(dict(small_athlete.athlete, id=athlete_id)), dt.datetime(2026, 11, 22)])
+            for act in small_athlete.activities[:12]:
+                act = copy.deepcopy(act)
+                act["id"] = int(act["id"]) + offset
+                act["athlete"] = {"id": athlete_id}
+                upsert_activity(con, "api", act)
+                stream = small_athlete.streams.get(int(act["id"]) - offset)
+                if stream:
+                    replace_stream(con, "api", act["id"], stream, signature=None)
+        # a Garmin activity and two wellness days of one Garmin account
+        upsert_activity(con, "garmin", {"activityId": 55, "ownerId": GARMIN_OWNER, "activityName": "Run"},
+                        activity_id=55, athlete_id=GARMIN_OWNER)
+        replace_stream(con, "garmin", 55, {"time": [0, 1, 2], "heartrate": [120, 121, 122]}, signature="g")
+        con.executemany("insert into raw.garmin_wellness values (?, ?, ?, ?, ?)", [
+            (GARMIN_OWNER, "hrv", dt.date(2026, 11, 20), json.dumps({"lastNightAvg": 61}), dt.datetime(2026, 11, 21)),
+            (GARMIN_OWNER, "sleep", dt.date(2026, 11, 20), json.dumps({"sleepTimeSeconds": 27000}),
+             dt.datetime(2026, 11, 21)),
+        ])
+        # samples of an activity that is not (or no longer) in raw.activities: athlete unknown
+        replace_stream(con, "files", 999, {"time": [0, 5], "heartrate": [100, 101]}, signature=None)
+        profiles.write_profiles(con, load_settings())  # the default row: athlete_id null
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def exported(home, small_athlete, monkeypatch) -> tuple[Path, Path]:
+    settings = load_settings()
+    _land(settings.db_path, small_athlete)
+    with writer_lock(settings.db_path):
+        publish_snapshot(settings.db_path, settings.snapshot_path)
+    out = home.parent / "export"
+    proc = trainsmart("export-raw", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "hive-partitioned" in proc.stderr
+    return settings.db_path, out
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, columns: list[str], key: tuple[str, ...]) -> list[tuple]:
+    return con.execute(f"select {', '.join(columns)} from ({sql}) order by {', '.join(key)}").fetchall()
+
+
+def test_export_equals_the_raw_tables_per_athlete(exported):
+    db_path, out = exported
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        raw_tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+        manifest = json.loads((out / MANIFEST).read_text())
+        assert set(manifest["tables"]) == raw_tables
+        assert {p.name for p in out.iterdir()} == raw_tables | {MANIFEST}
+        for table, key in KEYS.items():
+            columns = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ? "
+                "order by ordinal_position", [table]).fetchall()]
+            # JSON is written as text: compare as text
+            raw_sql = (f"select * replace (cast(json as varchar) as json) from raw.{table}" if "json" in columns
+                       else f"select * from raw.{table}")
+            files = f"read_parquet('{out / table}/**/*.parquet', hive_partitioning=true)"
+            assert con.execute(f"select count(*) from {files}").fetchone()[0] == \
+                con.execute(f"select count(*) from raw.{table}").fetchone()[0] > 0, table
+            assert _rows(con, f"select * from {files}", columns, key) == _rows(con, raw_sql, columns, key), table
+            athlete = {"garmin_wellness": "owner_id"}.get(table, "athlete_id")
+            if table in ("streams", "stream_fetches"):  # the athlete comes from the activity
+                raw_sql = (f"select t.*, a.athlete_id from raw.{table} t left join raw.activities a "
+                           "on a.source = t.source and a.activity_id = t.activity_id")
+                athlete = "athlete_id"
+            for (athlete_id,) in con.execute(f"select distinct {athlete} from ({raw_sql})").fetchall():
+                folder = out / table / f"athlete_id={'__HIVE_DEFAULT_PARTITION__' if athlete_id is None else athlete_id}"
+                assert folder.is_dir(), folder
+                one = f"read_parquet('{folder}/**/*.parquet', hive_partitioning=true)"
+                where = f"{athlete} is null" if athlete_id is None else f"{athlete} = {athlete_id}"
+                assert _rows(con, f"select * from {one}", columns, key) == \
+                    _rows(con, f"select * from ({raw_sql}) where {where}", columns, key), (table, athlete_id)
+        # streams of both athletes, each under its own athlete and source
+        for athlete_id in ATHLETES:
+            assert (out / "streams" / f"athlete_id={athlete_id}" / "source=api").is_dir()
+        assert (out / "streams" / f"athlete_id={GARMIN_OWNER}" / "source=garmin").is_dir()
+        assert (out / "streams" / "athlete_id=__HIVE_DEFAULT_PARTITION__" / "source=files").is_dir()
+        assert (out / "garmin_wellness" / f"athlete_id={GARMIN_OWNER}").is_dir()
+        # the partition columns are inside the files too, with their types (a reader without hive partitioning)
+        types = dict(con.execute(
+            f"select column_name, column_type from (describe select * from "
+            f"read_parquet('{out}/activities/**/*.parquet', hive_partitioning=false))").fetchall())
+        assert types["athlete_id"] == "BIGINT" and types["source"] == "VARCHAR" and types["json"] == "VARCHAR"
+        # bookkeeping tables without an athlete: one file
+        assert [p.name for p in (out / "sync_state").iterdir()] == ["data_0.parquet"]
+    finally:
+        con.close()
+
+
+def test_export_replaces_an_earlier_export_and_refuses_other_folders(exported, home):
+    _, out = exported
+    stale = out / "activities" / "athlete_id=1"
+    stale.mkdir()
+    proc = trainsmart("export-raw", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert not stale.exists()  # replaced whole, not merged
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".export.")]  # no temporary folders left
+
+    other = home.parent / "photos"
+    other.mkdir()
+    (other / "holiday.jpg").write_text("x")
+    proc = trainsmart("export-raw", str(other))
+    assert proc.returncode == 1
+    assert "not an earlier trainsmart export" in proc.stderr.splitlines()[-1]
+    assert (other / "holiday.jpg").exists()
+
+
+def test_export_without_data_says_what_to_do(home):
+    proc = trainsmart("export-raw", str(home.parent / "export"))
+    assert proc.returncode == 1
+    assert "trainsmart sync" in proc.stderr.splitlines()[-1]
+    assert "Traceback" not in proc.stderr
+
+
+def test_the_asset_exports_into_trainsmart_home_outside_the_nightly_job(home, small_athlete):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.defs.exports.assets import raw_parquet
+
+    settings = load_settings()
+    _land(settings.db_path, small_athlete)
+    with writer_lock(settings.db_path):
+        publish_snapshot(settings.db_path, settings.snapshot_path)
+    result = dg.materialize([raw_parquet])
+    assert result.success
+    metadata = result.asset_materializations_for_node("exports__raw_parquet")[0].metadata
+    assert metadata["path"].value == str(settings.home / "raw-parquet")
+    assert json.loads((settings.home / "raw-parquet" / MANIFEST).read_text())["tables"]["streams"]["rows"] > 0
+
+    graph = defs.resolve_asset_graph()
+    spark = dg.AssetKey(["exports", "spark_marts"])  # the Spark build: one at a time (embedded metastore)
+    assert graph.get(spark).assets_def.op.pool == "spark"
+    for key in (dg.AssetKey(["exports", "raw_parquet"]), spark):
+        assert graph.get(key).group_name == "exports"
+        for job in ("sync_and_build", "build_models", "weekly_report_job"):
+            assert key not in defs.resolve_job_def(job).asset_layer.selected_asset_keys, (key, job)
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("pyspark") is not None,
+                    reason="this environment has the spark extra (make test-spark builds on Spark for real)")
+def test_spark_build_without_the_spark_extra_says_what_to_install(home):
+    proc = trainsmart("build", "--engine", "spark")
+    assert proc.returncode == 1
+    last = proc.stderr.splitlines()[-1]
+    assert "uv sync --locked --extra spark" in last and "Traceback" not in proc.stderr, proc.stderr
