@@ -85,7 +85,10 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, columns: list[str], key: tup
 
 
 def test_export_equals_the_raw_tables_per_athlete(exported):
-    db_path, out = exported
+    assert_export_equals_raw(*exported)
+
+
+def assert_export_equals_raw(db_path: Path, out: Path) -> None:
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         raw_tables = {r[0] for r in con.execute(
@@ -190,3 +193,35 @@ def test_spark_build_without_the_spark_extra_says_what_to_install(home):
     assert proc.returncode == 1
     last = proc.stderr.splitlines()[-1]
     assert "uv sync --locked --extra spark" in last and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_the_export_job_runs_athletes_side_by_side_in_two_processes(home, small_athlete):
+    """The Dagster job export_raw_parquet: one step per athlete under the multiprocess executor
+    (2 at a time), each reading the pinned snapshot; the result equals the raw tables."""
+    import dagster as dg
+
+    from pipelines.defs.exports.assets import export_raw_parquet_job
+
+    settings = load_settings()
+    _land(settings.db_path, small_athlete)
+    with writer_lock(settings.db_path):
+        publish_snapshot(settings.db_path, settings.snapshot_path)
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True)
+    with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
+        job = dg.reconstructable(export_raw_parquet_job)
+        assert job.get_definition().executor_def.name == "multiprocess"
+        with dg.execute_job(job, instance=instance) as result:
+            assert result.success
+            steps = {e.step_key: e.pid for e in result.all_events if e.event_type_value == "STEP_START"}
+            materialized = [e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
+    athlete_steps = {k: pid for k, pid in steps.items() if k.startswith("exports__raw_parquet.export_athlete_rows[")}
+    expected = {f"exports__raw_parquet.export_athlete_rows[athlete_{a}]" for a in (*ATHLETES, GARMIN_OWNER)}
+    assert set(athlete_steps) == expected, steps
+    assert len(set(athlete_steps.values())) == 3, "each step runs in a process of its own"
+    assert materialized == [dg.AssetKey(["exports", "raw_parquet"])]
+    out = settings.home / "raw-parquet"
+    assert_export_equals_raw(settings.db_path, out)
+    # nothing left behind: no staging folder, no pinned snapshot
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".raw-parquet")) == []
+    assert [p.name for p in settings.snapshot_path.parent.iterdir() if ".export-" in p.name] == []

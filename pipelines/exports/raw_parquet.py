@@ -83,32 +83,86 @@ class RawExport:
 
 
 def export_raw(settings: Settings, out_dir: Path) -> RawExport:
-    """Write every table of schema raw (as of the latest snapshot) under out_dir; see the module doc."""
-    start = time.monotonic()
+    """Write every raw table (as of the latest snapshot) under out_dir, in this process; see the module doc."""
+    staged = start_export(settings, out_dir, token=str(os.getpid()))
+    try:
+        export_athletes(staged, None)
+        return finish_export(settings, staged)
+    finally:
+        discard_export(staged)
+
+
+# -- the steps of an export, which a Dagster job also runs per athlete in parallel processes ---
+@dataclass(frozen=True)
+class StagedExport:
+    out_dir: Path                # where the finished export goes
+    staging: Path                # the hidden folder beside it that the steps write into
+    snapshot: Path               # the published snapshot the export reads
+    pinned: Path                 # a hard link to that snapshot's file: every step reads the same version
+    athletes: tuple[int, ...]    # the athletes with rows in a partitioned table (null excluded)
+    started: float               # time.time() at the start
+
+
+def start_export(settings: Settings, out_dir: Path, token: str) -> StagedExport:
+    """Check the target, pin the snapshot and make the staging folder; `token` names both (a pid, a run)."""
     snapshot = settings.snapshot_path
     if not snapshot.exists():
         raise ExportError(f"There is no data to export yet ({snapshot} does not exist); run `trainsmart sync` "
                           "or `trainsmart import-export` first.")
     out_dir = Path(os.path.abspath(os.path.expanduser(out_dir)))
+    _check_target(out_dir)
+    staging = out_dir.parent / f".{out_dir.name}.tmp-{token}"
+    pinned = snapshot.with_name(f".{snapshot.name}.export-{token}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    pinned.unlink(missing_ok=True)
+    os.link(snapshot, pinned)  # a publish renames a new file over the snapshot; this keeps the one read here
+    con = connect_reader(pinned)
     try:
-        with file_lock(settings.home / "raw-export.lock", wait_seconds=600):  # one export at a time
-            _check_target(out_dir)
-            tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
+        plans = _plans(con)
+        for plan in plans:
+            (staging / plan.table).mkdir()  # made here, so parallel steps never race to create them
+        athletes = sorted({row[0] for plan in plans if plan.partition_by for row in con.execute(
+            f"select distinct {ATHLETE} from ({_select(plan)}) where {ATHLETE} is not null").fetchall()})
+    finally:
+        con.close()
+    return StagedExport(out_dir, staging, snapshot, pinned, tuple(athletes), time.time())
+
+
+def export_athletes(staged: StagedExport, athletes: list[int] | None) -> int:
+    """Write these athletes' rows of every partitioned table (None: every athlete); the rows written."""
+    if athletes is not None and not athletes:
+        return 0
+    where = f"{ATHLETE} is not null" if athletes is None else \
+        f"{ATHLETE} in ({', '.join(str(int(a)) for a in athletes)})"
+    con = connect_reader(staged.pinned)
+    try:
+        return sum(_copy_rows(con, plan, staged.staging, where) for plan in _plans(con) if plan.partition_by)
+    finally:
+        con.close()
+
+
+def finish_export(settings: Settings, staged: StagedExport) -> RawExport:
+    """The rows without an athlete and the bookkeeping tables, the manifest, then the swap into place."""
+    try:
+        with file_lock(settings.home / "raw-export.lock", wait_seconds=600):  # one swap at a time
+            _check_target(staged.out_dir)
+            con = connect_reader(staged.pinned)
             try:
-                con = connect_reader(snapshot)
-                try:
-                    tables = tuple(_export_table(con, plan, tmp) for plan in _plans(con))
-                finally:
-                    con.close()
-                _write_manifest(tmp, snapshot, tables)
-                _swap_into_place(tmp, out_dir)
+                tables = tuple(_finish_table(con, plan, staged.staging) for plan in _plans(con))
             finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+                con.close()
+            _write_manifest(staged.staging, staged.snapshot, tables)
+            _swap_into_place(staged.staging, staged.out_dir)
     except LockTimeout:
         raise ExportError("Another raw export is still running; try again when it has finished.") from None
-    return RawExport(out_dir, snapshot, tables, time.monotonic() - start)
+    return RawExport(staged.out_dir, staged.snapshot, tables, time.time() - staged.started)
+
+
+def discard_export(staged: StagedExport) -> None:
+    """Remove what an export left behind: its staging folder (gone after a swap) and its pinned snapshot."""
+    shutil.rmtree(staged.staging, ignore_errors=True)
+    staged.pinned.unlink(missing_ok=True)
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -165,15 +219,26 @@ def _select(plan: _Plan) -> str:
     return f'select {", ".join(out)} from raw."{plan.table}" as t{join}'
 
 
-def _export_table(con: duckdb.DuckDBPyConnection, plan: _Plan, root: Path) -> TableExport:
-    target = root / plan.table
+def _copy_rows(con: duckdb.DuckDBPyConnection, plan: _Plan, root: Path, where: str) -> int:
+    """Append the rows of a partitioned table matching `where` to root/<table>/athlete_id=…/[source=…/]."""
+    rows = con.execute(f"select count(*) from ({_select(plan)}) where {where}").fetchone()[0]
+    if rows:
+        # each step writes other athletes' folders, so files are only ever added (overwrite_or_ignore:
+        # the table folder exists already)
+        con.execute(f"copy (select * from ({_select(plan)}) where {where}) to '{_sql_path(root / plan.table)}' "
+                    f"(format parquet, compression zstd, partition_by ({', '.join(plan.partition_by)}), "
+                    f"write_partition_columns true, overwrite_or_ignore true)")
+    return rows
+
+
+def _finish_table(con: duckdb.DuckDBPyConnection, plan: _Plan, root: Path) -> TableExport:
+    """A table's last rows (no athlete, or not partitioned; an empty table's schema) and its manifest entry."""
     select = _select(plan)
+    target = root / plan.table
     rows = con.execute(f'select count(*) from raw."{plan.table}"').fetchone()[0]
-    if rows and plan.partition_by:
-        con.execute(f"copy ({select}) to '{_sql_path(target)}' (format parquet, compression zstd, "
-                    f"partition_by ({', '.join(plan.partition_by)}), write_partition_columns true)")
+    if plan.partition_by and rows:
+        _copy_rows(con, plan, root, f"{ATHLETE} is null")
     else:  # bookkeeping tables, and empty tables (one file holding just the schema, so readers find the columns)
-        target.mkdir()
         con.execute(f"copy ({select}) to '{_sql_path(target / 'data_0.parquet')}' (format parquet, compression zstd)")
     written = con.execute(f"describe {select}").fetchall()
     return TableExport(plan.table, rows, plan.partition_by, plan.athlete_from,

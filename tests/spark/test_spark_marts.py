@@ -39,34 +39,6 @@ def club_size() -> tuple[int, float]:
     return int(athletes), float(years)
 
 
-def _land(con: duckdb.DuckDBPyConnection, athlete_id: int, sample, id_offset: int) -> None:
-    """One athlete in bulk (the same rows pipelines.landing writes, without a round trip per activity)."""
-    from pipelines.landing import STREAM_COLUMNS as STRAVA_TO_RAW
-
-    now = dt.datetime(2026, 11, 22, 12)
-    con.execute("insert into raw.athlete values (?, ?, ?)", [athlete_id, json.dumps(dict(sample.athlete, id=athlete_id)), now])
-    acts = [dict(a, id=int(a["id"]) + id_offset, athlete={"id": athlete_id}) for a in sample.activities]
-    con.execute(
-        "insert into raw.activities (source, activity_id, athlete_id, json, first_seen_at, updated_at) "
-        "select 'api', unnest(?::bigint[]), ?, unnest(?::varchar[])::json, ?, ?",
-        [[a["id"] for a in acts], athlete_id, [json.dumps(a) for a in acts], now, now])
-    cols: dict[str, list] = {"activity_id": [], "seq": [], **{c: [] for c in STREAM_COLUMNS}}
-    for activity_id, stream in sample.streams.items():
-        n = len(stream["time"])
-        cols["activity_id"] += [int(activity_id) + id_offset] * n
-        cols["seq"] += range(n)
-        for strava_name, raw_name in STRAVA_TO_RAW.items():
-            cols[raw_name] += stream.get(strava_name) or [None] * n
-    con.execute(
-        "insert into raw.streams (source, activity_id, seq, time_s, heartrate, moving, distance_m, altitude_m, "
-        "velocity_smooth) select 'api', unnest(?::bigint[]), unnest(?::integer[]), unnest(?::integer[]), "
-        "unnest(?::integer[]), unnest(?::boolean[]), unnest(?::double[]), unnest(?::double[]), unnest(?::double[])",
-        [cols["activity_id"], cols["seq"], *(cols[c] for c in STREAM_COLUMNS)])
-    con.execute(
-        "insert into raw.stream_fetches select 'api', unnest(?::bigint[]), null, unnest(?::integer[]), ?",
-        [[int(a) + id_offset for a in sample.streams], [len(s["time"]) for s in sample.streams.values()], now])
-
-
 @dataclass
 class Builds:
     duck_db: Path
@@ -80,9 +52,8 @@ class Builds:
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> Builds:
-    from pipelines import profiles
     from pipelines.config import load_settings
-    from pipelines.sandbox.sample_athlete import generate_sample_athlete
+    from pipelines.sandbox.sample_club import land_sample_club
     from pipelines.warehouse import connect_writer, publish_snapshot, writer_lock
     from tests.cli import trainsmart
     from tests.dbt_build import dbt_build
@@ -98,15 +69,7 @@ def builds(tmp_path_factory) -> Builds:
         settings = load_settings()
         con = connect_writer(settings.db_path)
         try:
-            sample = generate_sample_athlete(AS_OF, seed=7, years=2.0)
-            _land(con, int(sample.athlete["id"]), sample, 0)
-            athletes, years = club_size()
-            for i in range(athletes):
-                _land(con, 9_300_000 + i, generate_sample_athlete(AS_OF, seed=100 + i, years=years),
-                      (i + 1) * 1_000_000_000_000)
-            con.execute("begin transaction")
-            profiles.write_profiles(con, settings)
-            con.execute("commit")
+            land_sample_club(con, settings, AS_OF, *club_size())
         finally:
             con.close()
         with writer_lock(settings.db_path):
