@@ -81,38 +81,61 @@ def print_status(settings: Settings, out=sys.stdout, athlete_key: str | None = N
 
 def _print_athletes(settings: Settings, con, roster, out, only: str | None = None) -> None:
     """A club's roster: where each athlete's Strava sync stands (connected, withdrawn, failed,
-    landed, streams left, history listed, last listed)."""
-    from pipelines.strava.club_sync import failure_key
-
+    landed, streams left, history listed, last listed), and their Garmin's (failed, landed)."""
     state = {k: json.loads(v) for k, v in con.execute(
         "select key, value from raw.sync_state where key like 'athlete/%'").fetchall()}
     print(f"Athletes ({roster.path}):", file=out)
     for a in roster.athletes:
         if only is not None and a.key != only:
             continue
-        say = lambda text: print(f"  {a.key:<16} {text}", file=out)  # noqa: E731
-        withdrawn = state.get(state_key(a.key, DEAUTHORIZED))
-        if not a.strava_token_file(settings).exists() or a.strava_athlete_id is None:
-            say(f"not connected to Strava (run `trainsmart auth --athlete {a.key}`)")
-            continue
-        failure = state.get(failure_key(a.key))
-        if failure:
-            at = dt.datetime.fromtimestamp(failure["at"])
-            say(f"Strava {a.strava_athlete_id}: the last sync failed ({at:%Y-%m-%d %H:%M}): {failure['message']}")
-            continue
-        if withdrawn:
-            at = dt.datetime.fromtimestamp(withdrawn["at"])
-            say(f"Strava {a.strava_athlete_id}: withdrew trainsmart's access on {at:%Y-%m-%d %H:%M}; not synced "
+        for line in (_strava_athlete_line(settings, con, state, a), _garmin_athlete_line(con, state, a)):
+            if line:
+                print(f"  {a.key:<16} {line}", file=out)
+
+
+def _strava_athlete_line(settings: Settings, con, state: dict, a) -> str:
+    from pipelines.strava.club_sync import failure_key
+
+    if not a.strava_token_file(settings).exists() or a.strava_athlete_id is None:
+        return f"not connected to Strava (run `trainsmart auth --athlete {a.key}`)"
+    failure = state.get(failure_key(a.key))
+    if failure:
+        at = dt.datetime.fromtimestamp(failure["at"])
+        return f"Strava {a.strava_athlete_id}: the last sync failed ({at:%Y-%m-%d %H:%M}): {failure['message']}"
+    withdrawn = state.get(state_key(a.key, DEAUTHORIZED))
+    if withdrawn:
+        at = dt.datetime.fromtimestamp(withdrawn["at"])
+        return (f"Strava {a.strava_athlete_id}: withdrew trainsmart's access on {at:%Y-%m-%d %H:%M}; not synced "
                 f"until `trainsmart auth --athlete {a.key}`")
-            continue
-        live, last = con.execute(
-            "select count(*), max(json->>'start_date_local') from raw.activities where source = 'api' "
-            "and deleted_at is null and athlete_id = ?", [a.strava_athlete_id]).fetchone()
-        history = "history listed" if history_listed(state.get, a.key) else "history listing not finished"
-        listed = state.get(state_key(a.key, "recent_listed_at"))
-        when = f", last listed {dt.datetime.fromtimestamp(listed):%Y-%m-%d %H:%M}" if listed else ""
-        say(f"Strava {a.strava_athlete_id}: {live} activities{' to ' + last[:10] if last else ''}, "
+    live, last = con.execute(
+        "select count(*), max(json->>'start_date_local') from raw.activities where source = 'api' "
+        "and deleted_at is null and athlete_id = ?", [a.strava_athlete_id]).fetchone()
+    history = "history listed" if history_listed(state.get, a.key) else "history listing not finished"
+    listed = state.get(state_key(a.key, "recent_listed_at"))
+    when = f", last listed {dt.datetime.fromtimestamp(listed):%Y-%m-%d %H:%M}" if listed else ""
+    return (f"Strava {a.strava_athlete_id}: {live} activities{' to ' + last[:10] if last else ''}, "
             f"{streams_left(con, a.strava_athlete_id)} heart-rate streams left, {history}{when}")
+
+
+def _garmin_athlete_line(con, state: dict, a) -> str | None:
+    """Where a roster athlete's Garmin stands; None for athletes without a garmin_key_file."""
+    from pipelines.garmin import sync as garmin
+    from pipelines.garmin.club_sync import failure_key
+
+    if not a.garmin_key_file:
+        return None
+    failure = state.get(failure_key(a))
+    if failure:
+        at = dt.datetime.fromtimestamp(failure["at"])
+        return f"Garmin: the last sync failed ({at:%Y-%m-%d %H:%M}): {failure['message']}"
+    owner = state.get(garmin.state_key(a, "garmin_owner_id"))
+    if owner is None:
+        return "Garmin: not synced yet"
+    live = con.execute("select count(*) from raw.activities where source = 'garmin' and deleted_at is null "
+                       "and athlete_id = ?", [owner]).fetchone()[0]
+    last_day = con.execute("select max(calendar_date) from raw.garmin_wellness where owner_id = ?", [owner]).fetchone()[0]
+    return (f"Garmin {owner}: {live} activities, wellness to {last_day or 'none yet'}, "
+            f"{garmin.files_left(con, owner)} FIT files left")
 
 
 def _print_webhooks(settings: Settings, out) -> None:

@@ -220,6 +220,19 @@ def test_trainsmart_sync_of_a_club_with_one_rejected_garmin_key(club, watches):
     assert any(line.strip().startswith("ben: Garmin done, ") for line in lines)
     assert not any("Garmin skipped" in line for line in lines)
 
+    # status: Anna's failure with its message, Ben's landed Garmin data (also for one athlete)
+    status = trainsmart("status")
+    assert status.returncode == 0, status.stderr
+    garmin_lines = {line.split()[0]: line.split(None, 1)[1] for line in status.stdout.splitlines()
+                    if line.startswith("  ") and " Garmin" in line}
+    assert garmin_lines["anna"].startswith("Garmin: the last sync failed (") \
+        and "Garmin rejected anna's Personal API key" in garmin_lines["anna"], status.stdout
+    ben_live = len({a["activityId"] for a in ben_watch.activities})
+    assert garmin_lines["ben"] == (f"Garmin {BEN_OWNER}: {ben_live} activities, wellness to "
+                                   f"{ben_watch.end_date.isoformat()}, 0 FIT files left"), status.stdout
+    one = trainsmart("status", "--athlete", "ben")
+    assert f"Garmin {BEN_OWNER}: {ben_live} activities" in one.stdout and "anna" not in one.stdout, one.stdout
+
     con = duckdb.connect(str(settings.snapshot_path), read_only=True)
     try:
         assert con.execute("select athlete_id, garmin_owner_id from raw.athlete_profiles").fetchall() == [

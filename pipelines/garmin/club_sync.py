@@ -18,15 +18,18 @@ row in raw.sync_runs.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import duckdb
 
 from pipelines.config import Settings
 from pipelines.garmin.errors import GarminError, GarminUnreachable
-from pipelines.garmin.sync import GarminSync, GarminSyncResult, Progress
-from pipelines.roster import Roster, load_roster
+from pipelines.garmin.sync import GarminSync, GarminSyncResult, Progress, state_key
+from pipelines.roster import Athlete, Roster, load_roster
 from pipelines.sync_run import ClubOutcomes
+from pipelines.sync_state import clear_state, set_state
+from pipelines.warehouse import transaction
 
 
 @dataclass
@@ -61,6 +64,11 @@ class ClubGarminResult(ClubOutcomes, GarminSyncResult):
     @property
     def stopped(self) -> list[GarminAthleteProgress]:
         return [a for a in self.athletes if a.status == "stopped"]
+
+
+def failure_key(athlete: Athlete) -> str:
+    """The sync_state key holding an athlete's last Garmin failure (shown by `trainsmart status`)."""
+    return state_key(athlete, "garmin_failure")
 
 
 def garmin_source(settings: Settings, athlete_key: str | None = None) -> tuple[bool, str]:
@@ -105,11 +113,14 @@ class ClubGarminSync:
                 raise  # the host, not the athlete: every other athlete would fail the same way
             except GarminError as e:
                 total.athletes.append(GarminAthleteProgress(athlete.key, "failed", message=str(e)))
+                with transaction(self.con):  # for `trainsmart status` until a run of theirs gets through
+                    set_state(self.con, failure_key(athlete), {"at": time.time(), "message": str(e)})
                 self.progress(f"{athlete.key}: {e}")
                 if sync is not None:  # what was landed before the refusal is kept and counted
                     self._add(sync.result, sync.api.requests_sent)
                 continue
             self._add(r, r.requests)
+            clear_state(self.con, failure_key(athlete))
             total.athletes.append(GarminAthleteProgress(
                 athlete.key, "done" if r.complete else "stopped", r.activities_new, r.activities_updated, r.deleted,
                 r.files_fetched, r.files_left, sum(r.wellness_days.values()), r.last_wellness_day,
