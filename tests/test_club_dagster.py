@@ -49,8 +49,10 @@ def test_athlete_partitions_follow_the_roster_and_sync_one_athlete(two_athletes)
         # one pool for every Strava step, of limit 1 (dagster.yaml under TRAINSMART_HOME)
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     graph = defs.resolve_asset_graph()
-    assert {graph.get(key).assets_def.op.pool for key in graph.get_all_asset_keys()
-            if key.path[0] in ("strava", "club")} == {"strava"}
+    pools = {key.to_user_string(): graph.get(key).assets_def.op.pool for key in graph.get_all_asset_keys()
+             if key.path[0] in ("strava", "garmin", "club")}
+    assert {pools[k] for k in pools if k.startswith("strava/")} | {pools["club/strava_athlete"]} == {"strava"}
+    assert {pools[k] for k in pools if k.startswith("garmin/")} | {pools["club/garmin_athlete"]} == {"garmin"}
 
     # a per-athlete run (one partition of a UI backfill) syncs that athlete only
     outcome = run_job(settings, "athlete_sync", partition_key="runner-01")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import os
 import stat
 import time
@@ -281,3 +282,44 @@ def test_the_garmin_asset_runs_the_club_or_one_athlete(club, watches):
     assert accounts["ben"].count("activities") == 1 and accounts["anna"].count() == 0
     skipped = _materialize_garmin({"full": False, "athlete": "dee"})
     assert skipped["configured"] is False and skipped["message"].startswith("Garmin skipped for dee: no garmin_key_file")
+
+
+def test_an_athlete_partition_syncs_that_athletes_garmin_only(club, watches):
+    """The UI's per-athlete Garmin backfill: partition `ben` of club/garmin_athlete lands Ben's
+    account and sends nothing to Anna's; Anna's rejected key fails her partition with her line
+    and leaves it in `status`; Dee (no Garmin) materializes as not configured."""
+    import dagster as dg
+
+    from pipelines.defs.club.assets import athletes, garmin_athlete
+    from pipelines.defs.garmin.resources import GarminResource
+    from pipelines.status import print_status
+
+    settings, _, accounts, keys = club
+    _, ben_watch = watches
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(athletes.name, ["anna", "ben", "dee"])
+
+    def materialize(key: str):
+        return dg.materialize([garmin_athlete], partition_key=key, resources={"garmin": GarminResource()},
+                              instance=instance, raise_on_error=False)
+
+    ben = materialize("ben")
+    assert ben.success
+    meta = {k: v.value for k, v in ben.get_asset_materialization_events()[0].event_specific_data
+            .materialization.metadata.items()}
+    assert meta["complete"] is True and meta["activities_new"] == len(_ids(ben_watch))
+    assert landed(settings.db_path, BEN_OWNER)["live"] == _ids(ben_watch) and accounts["anna"].count() == 0
+
+    (keys / "anna").write_text("an-expired-key")
+    anna = materialize("anna")
+    assert not anna.success
+    failure = next(e for e in anna.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "anna: Garmin rejected anna's Personal API key" in failure.event_specific_data.error.message
+    out = io.StringIO()
+    print_status(settings, out=out, athlete_key="anna")
+    assert "Garmin: the last sync failed" in out.getvalue(), out.getvalue()
+
+    dee = materialize("dee")
+    assert dee.success
+    assert dee.get_asset_materialization_events()[0].event_specific_data.materialization.metadata[
+        "configured"].value is False
