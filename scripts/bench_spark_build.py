@@ -10,10 +10,10 @@ come first, so 0x0 is the sample alone): the raw data is landed as the Spark tes
   2. the raw Parquet export (`trainsmart export-raw`);
   3. Spark: `trainsmart build --engine spark` (the export again, the raw views, `dbt build
      --target spark`), which is what a user runs.
-Each gives wall seconds, CPU seconds (user + system of the process and every child it
-waited for, the JVM included: steadier than wall time on a shared machine) and peak
-resident memory of the whole process tree (the JVM is a grandchild of the dbt process),
-sampled from /proc.
+Each gives wall seconds, CPU seconds (user + system of every process in the tree, the JVM
+included, sampled from /proc every half second: steadier than wall time on a shared
+machine) and the peak resident memory of the whole tree (the JVM is a grandchild of the
+dbt process).
 
 From two sizes, the cost per athlete-year is the difference divided by the difference in
 athlete-years, the rest a fixed cost (start-up, parse, per-node overhead). The estimate
@@ -41,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 AS_OF = dt.date(2026, 11, 22)
 SAMPLE_YEARS = 2.0
 GIB = 1024 ** 3
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_ATHLETES, TARGET_YEARS = 10_000, 5
 
 
@@ -52,47 +54,64 @@ class Measured:
     returncode: int
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of a process and all its descendants, now."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            pid = int(entry.name)
-            children.setdefault(int(fields[1]), []).append(pid)
-            rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, IndexError):
-            continue  # gone meanwhile
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo += children.get(pid, [])
-    return total
+class TreeMeter:
+    """Samples a process tree from /proc: the peak of its summed resident memory, and each
+    process's own CPU seconds as last seen (the JVM is a grandchild that nobody waits for,
+    so the rusage of wait4 would leave it out)."""
+
+    def __init__(self, root: int, every: float = 0.5):
+        self.root = root
+        self.peak_rss = 0
+        self._cpu: dict[int, float] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    @property
+    def cpu(self) -> float:
+        return sum(self._cpu.values())
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self, every: float) -> None:
+        while not self._done.wait(every):
+            self._sample()
+
+    def _sample(self) -> None:
+        children: dict[int, list[int]] = {}
+        stats: dict[int, list[str]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            stats[int(entry.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+        rss, todo = 0, [self.root]
+        while todo:
+            pid = todo.pop()
+            fields = stats.get(pid)
+            if fields:
+                rss += int(fields[21]) * PAGE
+                self._cpu[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, own
+            todo += children.get(pid, [])
+        self.peak_rss = max(self.peak_rss, rss)
 
 
 def measured(cmd: list[str], env: dict, log: Path) -> Measured:
-    """Run cmd to the end; its wall and CPU seconds and the peak RSS of its process tree."""
+    """Run cmd to the end; its wall seconds, and the CPU seconds and peak RSS of its process tree."""
     start = time.monotonic()
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        peak = [0]
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.wait(0.5):
-                peak[0] = max(peak[0], _tree_rss(proc.pid))
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        done.set()
-        sampler.join()
-    return Measured(time.monotonic() - start, usage.ru_utime + usage.ru_stime, peak[0],
-                    os.waitstatus_to_exitcode(status))
+        meter = TreeMeter(proc.pid)
+        proc.wait()
+        meter.stop()
+    # (not wait4's rusage: it adds the children a process waited for, which the meter counts already)
+    return Measured(time.monotonic() - start, meter.cpu, meter.peak_rss, proc.returncode)
 
 
 def bench_size(athletes: int, years: float, work: Path) -> dict:
