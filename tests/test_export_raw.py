@@ -154,6 +154,27 @@ def test_export_replaces_an_earlier_export_and_refuses_other_folders(exported, h
     assert (other / "holiday.jpg").exists()
 
 
+def test_an_export_removes_what_failed_exports_left_hours_ago(exported):
+    """A failed run of the export job leaves its staging folder and its pin of the snapshot
+    (a whole snapshot's disk space); the next export removes them once they are hours old,
+    never a running export's."""
+    import time
+
+    db_path, out = exported
+    snapshot = load_settings().snapshot_path
+    old, recent = int(time.time()) - 7 * 3600, int(time.time()) - 60
+    leftovers = [out.parent / f".{out.name}.tmp-{old}-run1", snapshot.with_name(f".{snapshot.name}.export-{old}-run1")]
+    running = [out.parent / f".{out.name}.tmp-{recent}-run2", snapshot.with_name(f".{snapshot.name}.export-{recent}-run2")]
+    for staging, pin in (leftovers, running):
+        staging.mkdir()
+        (staging / "activities").mkdir()
+        pin.write_bytes(b"pinned snapshot")
+    proc = trainsmart("export-raw", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert not any(p.exists() for p in leftovers)
+    assert all(p.exists() for p in running)
+
+
 def test_export_without_data_says_what_to_do(home):
     proc = trainsmart("export-raw", str(home.parent / "export"))
     assert proc.returncode == 1

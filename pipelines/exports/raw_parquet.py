@@ -111,12 +111,17 @@ def start_export(settings: Settings, out_dir: Path, token: str) -> StagedExport:
                           "or `trainsmart import-export` first.")
     out_dir = Path(os.path.abspath(os.path.expanduser(out_dir)))
     _check_target(out_dir)
-    staging = out_dir.parent / f".{out_dir.name}.tmp-{token}"
-    pinned = snapshot.with_name(f".{snapshot.name}.export-{token}")
+    stamp = f"{int(time.time())}-{token}"  # the start time in the names: leftovers are found by age
+    staging = out_dir.parent / f".{out_dir.name}.tmp-{stamp}"
+    pinned = snapshot.with_name(f".{snapshot.name}.export-{stamp}")
+    _remove_leftovers(out_dir, snapshot)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     pinned.unlink(missing_ok=True)
-    os.link(snapshot, pinned)  # a publish renames a new file over the snapshot; this keeps the one read here
+    try:
+        os.link(snapshot, pinned)  # a publish renames a new file over the snapshot; this keeps the one read here
+    except OSError:  # a file system without hard links: a copy does the same, slower
+        shutil.copyfile(snapshot, pinned)
     con = connect_reader(pinned)
     try:
         plans = _plans(con)
@@ -157,6 +162,23 @@ def finish_export(settings: Settings, staged: StagedExport) -> RawExport:
     except LockTimeout:
         raise ExportError("Another raw export is still running; try again when it has finished.") from None
     return RawExport(staged.out_dir, staged.snapshot, tables, time.time() - staged.started)
+
+
+LEFTOVER_SECONDS = 6 * 3600  # no export takes this long; older staging folders and pins are a failed run's
+
+
+def _remove_leftovers(out_dir: Path, snapshot: Path) -> None:
+    """Staging folders and pinned snapshots of exports that failed hours ago (a pin keeps a
+    whole snapshot's disk space)."""
+    cutoff = time.time() - LEFTOVER_SECONDS
+    for path in [*out_dir.parent.glob(f".{out_dir.name}.tmp-*"), *snapshot.parent.glob(f".{snapshot.name}.export-*")]:
+        parts = path.name.rsplit(".", 1)[-1].split("-")  # tmp-<start>-<token>, export-<start>-<token>
+        if len(parts) < 3 or not parts[1].isdigit() or int(parts[1]) >= cutoff:
+            continue  # another export's, still running (or not ours)
+        try:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        except OSError:
+            pass  # removed meanwhile
 
 
 def discard_export(staged: StagedExport) -> None:
