@@ -99,12 +99,14 @@ class StagedExport:
     staging: Path                # the hidden folder beside it that the steps write into
     snapshot: Path               # the published snapshot the export reads
     pinned: Path                 # a hard link to that snapshot's file: every step reads the same version
-    athletes: tuple[int, ...]    # the athletes with rows in a partitioned table (null excluded)
+    athletes: tuple[int, ...]    # the athletes with rows in a partitioned table (null excluded), if listed
     started: float               # time.time() at the start
 
 
-def start_export(settings: Settings, out_dir: Path, token: str) -> StagedExport:
-    """Check the target, pin the snapshot and make the staging folder; `token` names both (a pid, a run)."""
+def start_export(settings: Settings, out_dir: Path, token: str, list_athletes: bool = False) -> StagedExport:
+    """Check the target, pin the snapshot and make the staging folder; `token` names both (a pid, a run).
+    list_athletes: find the athletes to split the work by (a scan of every partitioned table)."""
+    started = time.time()
     snapshot = settings.snapshot_path
     if not snapshot.exists():
         raise ExportError(f"There is no data to export yet ({snapshot} does not exist); run `trainsmart sync` "
@@ -127,11 +129,11 @@ def start_export(settings: Settings, out_dir: Path, token: str) -> StagedExport:
         plans = _plans(con)
         for plan in plans:
             (staging / plan.table).mkdir()  # made here, so parallel steps never race to create them
-        athletes = sorted({row[0] for plan in plans if plan.partition_by for row in con.execute(
+        athletes = sorted({row[0] for plan in plans if plan.partition_by and list_athletes for row in con.execute(
             f"select distinct {ATHLETE} from ({_select(plan)}) where {ATHLETE} is not null").fetchall()})
     finally:
         con.close()
-    return StagedExport(out_dir, staging, snapshot, pinned, tuple(athletes), time.time())
+    return StagedExport(out_dir, staging, snapshot, pinned, tuple(athletes), started)
 
 
 def export_athletes(staged: StagedExport, athletes: list[int] | None) -> int:
@@ -243,14 +245,11 @@ def _select(plan: _Plan) -> str:
 
 def _copy_rows(con: duckdb.DuckDBPyConnection, plan: _Plan, root: Path, where: str) -> int:
     """Append the rows of a partitioned table matching `where` to root/<table>/athlete_id=…/[source=…/]."""
-    rows = con.execute(f"select count(*) from ({_select(plan)}) where {where}").fetchone()[0]
-    if rows:
-        # each step writes other athletes' folders, so files are only ever added (overwrite_or_ignore:
-        # the table folder exists already)
-        con.execute(f"copy (select * from ({_select(plan)}) where {where}) to '{_sql_path(root / plan.table)}' "
-                    f"(format parquet, compression zstd, partition_by ({', '.join(plan.partition_by)}), "
-                    f"write_partition_columns true, overwrite_or_ignore true)")
-    return rows
+    # each step writes other athletes' folders, so files are only ever added (overwrite_or_ignore:
+    # the table folder exists already); no matching rows, no files
+    return con.execute(f"copy (select * from ({_select(plan)}) where {where}) to '{_sql_path(root / plan.table)}' "
+                       f"(format parquet, compression zstd, partition_by ({', '.join(plan.partition_by)}), "
+                       f"write_partition_columns true, overwrite_or_ignore true)").fetchone()[0]
 
 
 def _finish_table(con: duckdb.DuckDBPyConnection, plan: _Plan, root: Path) -> TableExport:

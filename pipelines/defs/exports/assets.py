@@ -31,7 +31,7 @@ def plan_raw_export(context: dg.OpExecutionContext, config: RawExportConfig):
 
     settings = load_settings()
     out_dir = Path(config.path) if config.path else default_export_dir(settings)
-    staged = start_export(settings, out_dir, token=context.run_id)
+    staged = start_export(settings, out_dir, token=context.run_id, list_athletes=True)
     groups = [list(staged.athletes[i::MAX_STEPS]) for i in range(min(MAX_STEPS, len(staged.athletes)))] or [[]]
     context.log.info(f"{len(staged.athletes)} athletes in {len(groups)} steps, from {staged.snapshot}")
     for group in groups:
