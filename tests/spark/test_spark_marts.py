@@ -5,10 +5,10 @@ build takes minutes. `make test-spark` installs both and sets TRAINSMART_SPARK_T
 
 The raw data: the two-year sample athlete plus a generated club (TRAINSMART_SPARK_CLUB,
 "<athletes>x<years>", default 20x2, the size issue 11 asks for), each club athlete
-a sample athlete of its own seed, id and activity-id range, landed into one DuckDB file.
-DuckDB builds it (target local); Spark builds the same raw data from the Parquet export
-(`pipelines.exports.spark_build`: export, raw views, `dbt build --target spark`, unit and data
-tests included). Every mart Spark wrote under TRAINSMART_HOME/spark/marts/<mart>/ must equal
+a sample athlete of its own seed, id and activity-id range, landed into one DuckDB file
+(pipelines/sandbox/sample_club.py). DuckDB builds it (target local); Spark builds the same
+raw data from the Parquet export through the real CLI, `trainsmart build --engine spark`
+(export, raw views, `dbt build --target spark`, unit and data tests included). Every mart Spark wrote under TRAINSMART_HOME/spark/marts/<mart>/ must equal
 DuckDB's, read with DuckDB: the same rows, floats to 1e-9 relative, the same nulls.
 """
 

@@ -22,8 +22,9 @@ class RawExportConfig(dg.Config):
     path: Optional[str] = None  # the export folder; None: TRAINSMART_HOME/raw-parquet
 
 
-@dg.op(ins={"after": dg.In(dg.Nothing)}, out=dg.DynamicOut(), description="Pins the snapshot, makes the staging folder, one output per athlete "
-                                       "(athletes share steps past 16).")
+@dg.op(ins={"after": dg.In(dg.Nothing)}, out=dg.DynamicOut(),
+       description=f"Pins the snapshot, makes the staging folder, one output per athlete (athletes share steps "
+                   f"past {MAX_STEPS}).")
 def plan_raw_export(context: dg.OpExecutionContext, config: RawExportConfig):
     from pathlib import Path
 
