@@ -9,7 +9,8 @@ import sys
 
 from pipelines import warehouse
 from pipelines.config import ConfigError, Settings
-from pipelines.strava.sync import DEAUTHORIZED, history_listed, state_key, streams_left
+from pipelines.strava.sync import DEAUTHORIZED, history_listed, streams_left
+from pipelines.sync_state import state_key
 
 
 def print_status(settings: Settings, out=sys.stdout, athlete_key: str | None = None) -> int:
@@ -100,8 +101,7 @@ def _strava_athlete_line(settings: Settings, con, state: dict, a) -> str:
         return f"not connected to Strava (run `trainsmart auth --athlete {a.key}`)"
     failure = state.get(failure_key(a.key))
     if failure:
-        at = dt.datetime.fromtimestamp(failure["at"])
-        return f"Strava {a.strava_athlete_id}: the last sync failed ({at:%Y-%m-%d %H:%M}): {failure['message']}"
+        return f"Strava {a.strava_athlete_id}: {_last_failure(failure)}"
     withdrawn = state.get(state_key(a.key, DEAUTHORIZED))
     if withdrawn:
         at = dt.datetime.fromtimestamp(withdrawn["at"])
@@ -119,23 +119,27 @@ def _strava_athlete_line(settings: Settings, con, state: dict, a) -> str:
 
 def _garmin_athlete_line(con, state: dict, a) -> str | None:
     """Where a roster athlete's Garmin stands; None for athletes without a garmin_key_file."""
-    from pipelines.garmin import sync as garmin
     from pipelines.garmin.club_sync import failure_key
+    from pipelines.garmin.sync import files_left, roster_owner_id
 
     if not a.garmin_key_file:
         return None
     failure = state.get(failure_key(a))
     if failure:
-        at = dt.datetime.fromtimestamp(failure["at"])
-        return f"Garmin: the last sync failed ({at:%Y-%m-%d %H:%M}): {failure['message']}"
-    owner = state.get(garmin.state_key(a, "garmin_owner_id"))
+        return f"Garmin: {_last_failure(failure)}"
+    owner = roster_owner_id(con, a)
     if owner is None:
         return "Garmin: not synced yet"
     live = con.execute("select count(*) from raw.activities where source = 'garmin' and deleted_at is null "
                        "and athlete_id = ?", [owner]).fetchone()[0]
     last_day = con.execute("select max(calendar_date) from raw.garmin_wellness where owner_id = ?", [owner]).fetchone()[0]
     return (f"Garmin {owner}: {live} activities, wellness to {last_day or 'none yet'}, "
-            f"{garmin.files_left(con, owner)} FIT files left")
+            f"{files_left(con, owner)} FIT files left")
+
+
+def _last_failure(failure: dict) -> str:
+    """A club run's recorded failure of one athlete (sync_state.record_failure), as status says it."""
+    return f"the last sync failed ({dt.datetime.fromtimestamp(failure['at']):%Y-%m-%d %H:%M}): {failure['message']}"
 
 
 def _print_webhooks(settings: Settings, out) -> None:

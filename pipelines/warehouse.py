@@ -172,7 +172,7 @@ def publish_snapshot(db_path: Path, snapshot_path: Path) -> Path:
         leftover.unlink(missing_ok=True)
     con = duckdb.connect(str(db_path))
     try:
-        con.execute(f"attach '{_sql_path(tmp)}' as snap")
+        con.execute(f"attach '{sql_path(tmp)}' as snap")
         src = con.execute("select current_database()").fetchone()[0]
         con.execute(f'copy from database "{src}" to snap')
         con.execute("detach snap")
@@ -186,7 +186,8 @@ def connect_reader(snapshot_path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(snapshot_path), read_only=True)
 
 
-def _sql_path(path: Path) -> str:
+def sql_path(path: Path) -> str:
+    """A path inside a SQL string literal ('...'), its quotes doubled."""
     return str(path).replace("'", "''")
 
 

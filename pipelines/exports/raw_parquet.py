@@ -40,7 +40,7 @@ import duckdb
 from pipelines.config import Settings
 from pipelines.errors import UserError
 from pipelines.locks import LockTimeout, file_lock
-from pipelines.warehouse import connect_reader
+from pipelines.warehouse import connect_reader, sql_path
 
 MANIFEST = "_trainsmart_export.json"  # Spark, Hive and DuckDB's globs skip names starting with _
 ATHLETE = "athlete_id"
@@ -113,7 +113,7 @@ def start_export(settings: Settings, out_dir: Path, token: str, list_athletes: b
                           "or `trainsmart import-export` first.")
     out_dir = Path(os.path.abspath(os.path.expanduser(out_dir)))
     _check_target(out_dir)
-    stamp = f"{int(time.time())}-{token}"  # the start time in the names: leftovers are found by age
+    stamp = f"{int(started)}-{token}"  # the start time in the names: leftovers are found by age
     staging = out_dir.parent / f".{out_dir.name}.tmp-{stamp}"
     pinned = snapshot.with_name(f".{snapshot.name}.export-{stamp}")
     _remove_leftovers(out_dir, snapshot)
@@ -247,7 +247,7 @@ def _copy_rows(con: duckdb.DuckDBPyConnection, plan: _Plan, root: Path, where: s
     """Append the rows of a partitioned table matching `where` to root/<table>/athlete_id=…/[source=…/]."""
     # each step writes other athletes' folders, so files are only ever added (overwrite_or_ignore:
     # the table folder exists already); no matching rows, no files
-    return con.execute(f"copy (select * from ({_select(plan)}) where {where}) to '{_sql_path(root / plan.table)}' "
+    return con.execute(f"copy (select * from ({_select(plan)}) where {where}) to '{sql_path(root / plan.table)}' "
                        f"(format parquet, compression zstd, partition_by ({', '.join(plan.partition_by)}), "
                        f"write_partition_columns true, overwrite_or_ignore true)").fetchone()[0]
 
@@ -260,7 +260,7 @@ def _finish_table(con: duckdb.DuckDBPyConnection, plan: _Plan, root: Path) -> Ta
     if plan.partition_by and rows:
         _copy_rows(con, plan, root, f"{ATHLETE} is null")
     else:  # bookkeeping tables, and empty tables (one file holding just the schema, so readers find the columns)
-        con.execute(f"copy ({select}) to '{_sql_path(target / 'data_0.parquet')}' (format parquet, compression zstd)")
+        con.execute(f"copy ({select}) to '{sql_path(target / 'data_0.parquet')}' (format parquet, compression zstd)")
     written = con.execute(f"describe {select}").fetchall()
     return TableExport(plan.table, rows, plan.partition_by, plan.athlete_from,
                        tuple((name, data_type) for name, data_type, *_ in written))
@@ -302,7 +302,3 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
     os.replace(tmp, out_dir)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")

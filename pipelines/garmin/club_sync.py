@@ -25,11 +25,10 @@ import duckdb
 
 from pipelines.config import Settings
 from pipelines.garmin.errors import GarminError, GarminUnreachable
-from pipelines.garmin.sync import GarminSync, GarminSyncResult, Progress, state_key
+from pipelines.garmin.sync import GarminSync, GarminSyncResult, Progress
 from pipelines.roster import Athlete, Roster, load_roster
 from pipelines.sync_run import ClubOutcomes
-from pipelines.sync_state import clear_state, set_state
-from pipelines.warehouse import transaction
+from pipelines.sync_state import clear_state, record_failure, state_key
 
 
 @dataclass
@@ -68,7 +67,7 @@ class ClubGarminResult(ClubOutcomes, GarminSyncResult):
 
 def failure_key(athlete: Athlete) -> str:
     """The sync_state key holding an athlete's last Garmin failure (shown by `trainsmart status`)."""
-    return state_key(athlete, "garmin_failure")
+    return state_key(athlete.key, "garmin_failure")
 
 
 def garmin_source(settings: Settings, athlete_key: str | None = None) -> tuple[bool, str]:
@@ -113,8 +112,7 @@ class ClubGarminSync:
                 raise  # the host, not the athlete: every other athlete would fail the same way
             except GarminError as e:
                 total.athletes.append(GarminAthleteProgress(athlete.key, "failed", message=str(e)))
-                with transaction(self.con):  # for `trainsmart status` until a run of theirs gets through
-                    set_state(self.con, failure_key(athlete), {"at": time.time(), "message": str(e)})
+                record_failure(self.con, failure_key(athlete), str(e), at=time.time())
                 self.progress(f"{athlete.key}: {e}")
                 if sync is not None:  # what was landed before the refusal is kept and counted
                     self._add(sync.result, sync.api.requests_sent)

@@ -46,7 +46,7 @@ from pipelines.garmin.errors import KEY_PAGE, GarminError
 from pipelines.garmin.tokens import TokenCache
 from pipelines.roster import Athlete
 from pipelines.sync_run import SyncCounts
-from pipelines.sync_state import clear_state, get_state, set_state
+from pipelines.sync_state import clear_state, get_state, set_state, state_key
 from pipelines.warehouse import transaction
 
 SOURCE = "garmin"
@@ -91,14 +91,9 @@ def files_left(con: duckdb.DuckDBPyConnection, owner_id: int | None = None) -> i
     return con.execute("select count(*) " + FILES_TODO, {"owner": owner_id}).fetchone()[0]
 
 
-def state_key(athlete: Athlete | None, name: str) -> str:
-    """A sync_state key of the Garmin sync: `athlete/KEY/name` for a roster athlete, else `name`."""
-    return f"athlete/{athlete.key}/{name}" if athlete else name
-
-
 def roster_owner_id(con: duckdb.DuckDBPyConnection, athlete: Athlete) -> int | None:
     """The Garmin owner id a roster athlete's sync has learned (None before their first sync)."""
-    owner = get_state(con, state_key(athlete, "garmin_owner_id"))
+    owner = get_state(con, state_key(athlete.key, "garmin_owner_id"))
     return int(owner) if owner is not None else None
 
 
@@ -171,7 +166,7 @@ class GarminSync:
         self.api = api
 
     def _key(self, name: str) -> str:
-        return state_key(self.athlete, name)
+        return state_key(self.athlete.key if self.athlete else None, name)
 
     def _scope(self) -> int | None | bool:
         """The owner id the queries are restricted to: None = every row (the environment's

@@ -30,11 +30,9 @@ from pipelines.config import Settings
 from pipelines.roster import Athlete, Roster
 from pipelines.strava.api import RateBudget
 from pipelines.strava.errors import ApplicationError, StravaError, SyncStopped
-from pipelines.strava.sync import (AthleteStopped, Progress, StravaSync, SyncResult, history_listed, state_key,
-                                   streams_left)
+from pipelines.strava.sync import AthleteStopped, Progress, StravaSync, SyncResult, history_listed, streams_left
 from pipelines.sync_run import ClubOutcomes
-from pipelines.sync_state import clear_state, get_state, set_state
-from pipelines.warehouse import transaction
+from pipelines.sync_state import clear_state, get_state, record_failure, set_state, state_key
 
 RECENT_DAYS = 42  # a first night's "recent weeks": the six weeks the weekly report and its flags look at
 
@@ -141,8 +139,7 @@ class ClubSync:
         # the one-athlete messages say `trainsmart auth`; in a club it is that athlete's auth
         message = message.replace("`trainsmart auth`", f"`trainsmart auth --athlete {key}`")
         self.outcomes[key] = AthleteProgress(key, "failed", message=message)
-        with transaction(self.con):  # for `trainsmart status` until a run of theirs gets through
-            set_state(self.con, failure_key(key), {"at": self.clock(), "message": message})
+        record_failure(self.con, failure_key(key), message, at=self.clock())
         self.progress(f"{key}: {message}")
 
     def _finish(self) -> None:

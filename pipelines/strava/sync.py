@@ -28,7 +28,7 @@ from pipelines import landing
 from pipelines.warehouse import transaction
 from pipelines.config import Settings
 from pipelines.sync_run import SyncCounts
-from pipelines.sync_state import clear_state, get_state, set_state
+from pipelines.sync_state import clear_state, get_state, set_state, state_key
 from pipelines.roster import Athlete, roster_strava_ids
 from pipelines.webhooks.store import EventStore
 from pipelines.strava.api import MissingScope, NotFound, RateBudget, StravaApi
@@ -69,12 +69,6 @@ STREAMS_TODO = """
 def streams_left(con: duckdb.DuckDBPyConnection, athlete_id: int | None = None) -> int:
     """How many heart-rate streams the next sync still has to fetch (used by the sync and `status`)."""
     return con.execute("select count(*) " + STREAMS_TODO, {"athlete": athlete_id, "since": None}).fetchone()[0]
-
-
-def state_key(athlete_key: str | None, name: str) -> str:
-    """A sync_state key of one athlete's Strava sync: `athlete/KEY/name` for a roster athlete,
-    the plain name for the one athlete of the environment."""
-    return f"athlete/{athlete_key}/{name}" if athlete_key else name
 
 
 def history_listed(state: Callable[[str], object], athlete_key: str | None) -> bool:
