@@ -689,13 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  GARMIN_PERSONAL_API_BASE_URL={base}")
     print(f"  GARMIN_PERSONAL_API_KEY={fake.api_key}")
     print("Ctrl-C stops it.", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    fake.serve_until_stopped()
     return 0
 
 

@@ -8,7 +8,9 @@ subclasses `QuietHandler` with its own `_serve(method)`.
 from __future__ import annotations
 
 import json
+import signal
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -95,6 +97,26 @@ class LocalServer:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
+
+    def serve_until_stopped(self) -> None:
+        """Blocks until Ctrl-C (SIGINT) or SIGTERM, then stops serving: for the servers' `main`.
+
+        Both signals are installed here because a process can start with SIGINT ignored: a
+        shell script's background jobs (`&`) and test-runner workers pass SIG_IGN on, and
+        Python keeps it, so `kill -INT` (or Ctrl-C sent by a test) would never stop the server.
+        """
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def __enter__(self):
         self.start()

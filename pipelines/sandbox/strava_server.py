@@ -1225,13 +1225,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(a.activities)} activities): refresh token {fake.refresh_token_of(info['id'])}")
     print(f"Push subscriptions (webhooks): {base}{PUSH_PATH} with the client id and secret")
     print("Ctrl-C stops it.", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    fake.serve_until_stopped()
     return 0
 
 
