@@ -25,6 +25,7 @@ from pipelines.imports.parsers import parse_fit
 from pipelines.sandbox.garmin_server import FakeGarmin
 from pipelines.sandbox.garmin_watch import GarminWatch, garmin_watch_for, generate_sample_garmin_watch
 from pipelines.sandbox.sample_athlete import generate_sample_athlete
+from tests.server_command import server_command
 
 END = dt.date(2026, 11, 29)
 KEY = "sandbox-garmin-key"
@@ -567,32 +568,10 @@ def test_two_year_watch():
 
 
 def test_the_server_command_serves_and_stops_on_ctrl_c_even_in_the_background():
-    """`python -m pipelines.sandbox.garmin_server` prints its base URL and key, answers the
-    token exchange, and Ctrl-C stops it even when started with SIGINT ignored (a script's `&`)."""
-    import signal
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.sandbox.garmin_server", "--port", "0", "--years", "0.2",
-                             "--end-date", END.isoformat()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    try:
-        lines = []
-        while not lines or not lines[-1].startswith("Ctrl-C"):
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read()
-            lines.append(line.strip())
+    """`python -m pipelines.sandbox.garmin_server` prints its base URL and key and answers the
+    token exchange; Ctrl-C stops it even when started with SIGINT ignored (a script's `&`)."""
+    with server_command("garmin_server", "--port", "0", "--years", "0.2", "--end-date", END.isoformat()) as lines:
         base = next(x.split("=", 1)[1] for x in lines if x.startswith("GARMIN_PERSONAL_API_BASE_URL="))
         key = next(x.split("=", 1)[1] for x in lines if x.startswith("GARMIN_PERSONAL_API_KEY="))
         r = requests.post(base + TOKEN, headers={"Authorization": f"ApiKey {key}"}, timeout=10)
         assert r.status_code == 200 and r.text.count(".") == 2
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            assert proc.wait(timeout=10) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()

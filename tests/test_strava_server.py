@@ -10,9 +10,6 @@ import collections
 import datetime as dt
 import json
 import math
-import signal
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +21,7 @@ from stravalib import Client, exc
 
 from pipelines.sandbox.strava_server import FakeStrava, club_athletes, with_athlete_id
 from pipelines.sandbox.sample_athlete import SampleAthlete, generate_sample_athlete
+from tests.server_command import server_command
 
 END = dt.date(2026, 11, 25)
 STRAVA = "https://www.strava.com"
@@ -873,18 +871,8 @@ def test_club_athletes_and_the_cli():
     assert all(x["athlete"]["id"] == a.athlete["id"] for a in club for x in a.activities)
     FakeStrava(athletes=club)  # accepted as they are
 
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.sandbox.strava_server", "--athletes", "2",
-                             "--port", "0", "--years", "0.2", "--end-date", END.isoformat()],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            # started as a script's background job is: SIGINT ignored (so were
-                            # pytest-xdist's workers, where this once waited 30 s for the exit)
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    try:
-        lines = []
-        while not lines or not lines[-1].startswith("Ctrl-C"):
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read()
-            lines.append(line.strip())
+    with server_command("strava_server", "--athletes", "2", "--port", "0", "--years", "0.2",
+                        "--end-date", END.isoformat()) as lines:
         base = next(x.split("=", 1)[1] for x in lines if x.startswith("STRAVA_BASE_URL="))
         tokens = {int(x.split()[1]): x.rsplit(" ", 1)[1] for x in lines if x.startswith("athlete ")}
         assert list(tokens) == [4242, 4243] and tokens[4242] == "fake-refresh-0"
@@ -902,16 +890,6 @@ def test_club_athletes_and_the_cli():
         assert not seen[4242] & seen[4243]
         r = requests.get(base + "/api/v3/athlete", headers=h, timeout=10)
         assert r.headers["X-ReadRateLimit-Usage"] == "5,5"  # one application's windows
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            assert proc.wait(timeout=10) == 0  # Ctrl-C stops it even so
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
 
 
 # --------------------------------------------------------------------------- streams
