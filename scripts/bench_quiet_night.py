@@ -73,9 +73,15 @@ def breakdown(home: Path, log_offset: int, dbt_offset: int, start: float, end: f
     scope = DBT_SCOPE.search(text)
     out["scope"] = scope.group(1) if scope else "?"
     dbt_log = home / "dbt" / "target" / "dbt.log"
-    if "step dbt_models" in out and dbt_log.exists():
+    if "step dbt_models" in out and out["scope"] != "skip" and dbt_log.exists():  # a skip leaves the last results
         events = {}
-        for line in dbt_log.read_text(errors="replace")[dbt_offset:].splitlines():
+        dbt_text = dbt_log.read_text(errors="replace")
+        rotated = dbt_log.with_name("dbt.log.1")  # dbt rotates dbt.log at 10 MB, maybe during the run
+        if len(dbt_text) < dbt_offset and rotated.exists():
+            dbt_text = rotated.read_text(errors="replace")[dbt_offset:] + dbt_text
+        else:
+            dbt_text = dbt_text[dbt_offset:]
+        for line in dbt_text.splitlines():
             if line.startswith("{"):
                 info = json.loads(line)["info"]
                 events.setdefault(info["name"], dt.datetime.fromisoformat(info["ts"].replace("Z", "+00:00")).timestamp())
@@ -174,6 +180,18 @@ def main() -> None:
                                       for r in rows))
     for key in ("requests", "scope", "dbt tests run", "partial parse"):
         print(f"{key:<28}" + "".join(f"{str(r.get(key, '-')):>28}" for r in rows))
+    print(f"\nmachine yardstick: a fresh `python -c 'import dagster, dagster_dbt'` takes {import_yardstick():.2f} s")
+
+
+def import_yardstick() -> float:
+    """The best of three cold starts of Python with Dagster and dagster-dbt: how fast this machine
+    is, so figures from different machines can be compared."""
+    times = []
+    for _ in range(3):
+        start = time.time()
+        subprocess.run([sys.executable, "-c", "import dagster, dagster_dbt"], check=True)
+        times.append(time.time() - start)
+    return min(times)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import copy
 import datetime as dt
 import json
 import math
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +33,11 @@ from pathlib import Path
 import pytest
 
 from pipelines import profiles
-from pipelines.config import DBT_PROJECT_DIR, load_settings
-from pipelines.defs.models.project import dbt_executable
+from pipelines.config import load_settings
 from pipelines.landing import replace_stream, upsert_activity
 from pipelines.sandbox.sample_athlete import generate_sample_athlete
 from pipelines.warehouse import connect_writer
-from tests.dbt_build import dbt_build, dbt_env, query_rows
+from tests.dbt_build import dbt_build, query_rows
 from tests.mart_compare import MART_KEYS, same
 
 END = dt.date(2026, 11, 22)  # a Sunday
@@ -130,14 +128,7 @@ def club(tmp_path_factory) -> Club:
         land(club_db, athletes, settings)
 
     def build(db_path: Path):
-        if db_path == club_db:
-            return db_path, dbt_build(db_path, db_path.parent, AS_OF)  # everything, unit tests included
-        # the unit tests do not read the database: once (in the club build) is enough
-        return db_path, subprocess.run(
-            [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-             "--target-path", str(db_path.parent / "target"), "--log-path", str(db_path.parent / "logs"),
-             "--exclude", "resource_type:unit_test"],
-            env=dbt_env(db_path, AS_OF), capture_output=True, text=True, cwd=db_path.parent)
+        return db_path, dbt_build(db_path, db_path.parent, AS_OF)
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # 2 shared cores
         for db_path, proc in pool.map(build, [club_db, *singles.values()]):

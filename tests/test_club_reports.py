@@ -25,20 +25,18 @@ import copy
 import datetime as dt
 import re
 import sqlite3
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from pipelines.config import DBT_PROJECT_DIR, load_settings
-from pipelines.defs.models.project import dbt_executable
+from pipelines.config import load_settings
 from pipelines.sandbox import report_fixture as fixture
 from pipelines.sandbox.sample_athlete import generate_sample_athlete
 from pipelines.warehouse import publish_snapshot
 from tests.cli import trainsmart
-from tests.dbt_build import dbt_env, query_rows
+from tests.dbt_build import dbt_build, query_rows
 from tests.test_club_marts import Athlete as Landed, land
 from tests.test_report import add_wellness, daily_wellness_rows, parse, parts_of, wellness_inputs
 from tests.test_report_delivery import Inbox, free_port
@@ -119,10 +117,7 @@ def club(tmp_path_factory) -> Club:
         mp.setenv("TRAINSMART_HOME", str(tmp / "home"))
         mp.setenv("TRAINSMART_ATHLETES", str(roster))
         land(db, [landed(i, m) for i, m in enumerate(MEMBERS) if m.sample], load_settings())
-    proc = subprocess.run(
-        [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"), "--exclude", "resource_type:unit_test"],
-        env=dbt_env(db, AS_OF), capture_output=True, text=True, cwd=tmp)
+    proc = dbt_build(db, tmp, AS_OF)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     publish_snapshot(db, db.with_name(db.stem + ".snapshot.duckdb"))
     return Club(db, roster)

@@ -529,7 +529,7 @@ def build(tmp_path_factory) -> Build:
         con.close()
 
     start = time.monotonic()
-    proc = dbt_build(db_path, tmp, AS_OF)
+    proc = dbt_build(db_path, tmp, AS_OF, unit_tests=True)
     wall = time.monotonic() - start
     results_path = tmp / "target" / "run_results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
