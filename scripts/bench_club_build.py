@@ -24,7 +24,9 @@ Then, each as a real dbt process (this environment's dbt, the project's profiles
 its DuckDB settings, the as-of date as TRAINSMART_AS_OF as the pipeline passes it):
   1. `dbt build`: every model, seed, data test and unit test (the pipeline's full build,
      as `trainsmart build` and the weekly report run it), with a cold parse;
-  2. `dbt run`: the models only (the scope of a night with nothing new);
+  2. `dbt run`: every model (what a night with nothing new ran before the scope `models`
+     left out the models no date can change), then a quiet night as the pipeline runs it
+     now: the as-of date a day on, the models the date reaches (build_scope.dbt_args);
   3. a night: one more day of activities and streams landed, the as-of date one day on,
      then `dbt build` of the models and data tests (the scope of a night with new data;
      the models are all tables rebuilt in full, there are no incremental models), and the
@@ -191,7 +193,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="with --keep: reuse the club already generated there (same arguments) instead of a new one")
     parser.add_argument("--timeout", type=float, default=900, help="seconds after which a dbt step is stopped (900)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["run", "night"], help="steps to leave out")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["run", "quiet", "night"], help="steps to leave out")
     parser.add_argument("--project-dir", type=Path, default=DBT_PROJECT_DIR,
                         help="the dbt project (and its profiles.yml) to build, e.g. another revision's copy; "
                              "default this checkout's")
@@ -254,6 +256,12 @@ def main() -> None:
         mart_rows = counts(db, "main", MARTS) if not full["rc"] else {}
         if "run" not in args.skip:
             steps.append(dbt(["run"], db, workdir, END, "dbt run (models only)", args.timeout, project))
+            print(step_line(steps[-1]), flush=True)
+        if "quiet" not in args.skip:
+            # the pipeline's scope `models` (build_scope.dbt_args): nothing new, the as-of date a day on
+            manifest = json.loads((workdir / "target" / "manifest.json").read_text())
+            steps.append(dbt(["build", *build_scope.dbt_args("models", manifest)], db, workdir, night,
+                             "quiet night: dbt build (models the date reaches)", args.timeout, project))
             print(step_line(steps[-1]), flush=True)
 
         extras = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 
 import duckdb
 import pytest
@@ -13,7 +14,10 @@ from pipelines import landing, warehouse
 from pipelines.config import ConfigError, load_settings
 from pipelines.defs.models import build_scope
 from pipelines.defs.models.build_scope import BuildState, decide
+from pipelines.defs.models.project import load_manifest
 from tests.conftest import END_DATE
+from tests.dbt_build import dbt_build, query_rows
+from tests.mart_compare import MART_KEYS, differences
 
 
 def test_decide_picks_the_smallest_scope_that_keeps_the_marts_right():
@@ -27,6 +31,27 @@ def test_decide_picks_the_smallest_scope_that_keeps_the_marts_right():
     assert decide(base, base, requested="full") == "full"
     with pytest.raises(ConfigError, match="build scope"):
         decide(base, base, requested="everything")
+
+
+def test_models_a_new_date_cannot_reach_are_found_through_macros_and_refs():
+    def model(name, macros=(), refs=()):
+        return f"model.p.{name}", {"resource_type": "model", "name": name,
+                                   "depends_on": {"macros": list(macros), "nodes": [f"model.p.{r}" for r in refs]}}
+
+    manifest = {
+        "macros": {"macro.trainsmart.as_of_date": {"depends_on": {"macros": ["macro.trainsmart.as_of_date_text"]}},
+                   "macro.p.window": {"depends_on": {"macros": ["macro.p.helper"]}},
+                   "macro.p.helper": {"depends_on": {"macros": ["macro.trainsmart.as_of_date"]}},
+                   "macro.p.plain": {"depends_on": {"macros": []}}},
+        "nodes": dict([model("stg", ["macro.p.plain"]), model("direct", ["macro.trainsmart.as_of_date_text"], ["stg"]),
+                       model("via_macros", ["macro.p.window"], ["stg"]), model("below", refs=["stg", "direct"]),
+                       model("two_below", refs=["below"]), model("beside", refs=["stg"]),
+                       ("test.p.t", {"resource_type": "test", "name": "t", "depends_on": {"macros": [], "nodes": []}})]),
+    }
+    assert build_scope.date_independent_models(manifest) == ["beside", "stg"]
+    args = build_scope.dbt_args("models", manifest)
+    assert args[0] == "--exclude" and args[1].split() == [*build_scope.NOT_MODELS.split(), "beside", "stg"]
+    assert build_scope.dbt_args("full", manifest) == []
 
 
 def test_data_fingerprint_sees_content_not_bookkeeping(tmp_path):
@@ -122,7 +147,7 @@ def _last_day(settings) -> tuple[dt.date, int]:
         con.close()
 
 
-def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, small_athlete, monkeypatch):
+def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, small_athlete, monkeypatch, tmp_path):
     make_fake(small_athlete)
     day = END_DATE + dt.timedelta(days=1)
     settings, scope = _night(monkeypatch, day)
@@ -136,6 +161,21 @@ def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, s
     results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
     kinds = {r["unique_id"].split(".")[0] for r in results["results"]}
     assert kinds == {"model"}, kinds  # no tests, no seeds reloaded
+    # only the models the date reaches: staging (every activity's JSON) stays as it was
+    ran = {r["unique_id"].rsplit(".", 1)[1] for r in results["results"]}
+    kept = set(build_scope.date_independent_models(load_manifest()))
+    assert {"stg_strava__activities", "stg_strava__streams", "int_activities_unified"} <= kept
+    assert not ran & kept and "daily_training_load" in ran and "int_activities_categorized" in ran
+    # and the marts are what a full build of the same data for the same day makes
+    full = tmp_path / "full" / "training.duckdb"
+    full.parent.mkdir()
+    shutil.copy(settings.db_path, full)
+    proc = dbt_build(full, full.parent, day + dt.timedelta(days=1))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    for mart, key in MART_KEYS.items():
+        diffs = differences(query_rows(full, f"select * from main.{mart}"),
+                            query_rows(settings.snapshot_path, f"select * from main.{mart}"), key)
+        assert not diffs, f"{mart}: {len(diffs)} differences from a full build, e.g. {diffs[:5]}"
 
     published = settings.snapshot_path.stat().st_mtime_ns
     settings, scope = _night(monkeypatch, day + dt.timedelta(days=1))  # the same day again

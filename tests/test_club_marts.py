@@ -38,7 +38,7 @@ from pipelines.landing import replace_stream, upsert_activity
 from pipelines.sandbox.sample_athlete import generate_sample_athlete
 from pipelines.warehouse import connect_writer
 from tests.dbt_build import dbt_build, query_rows
-from tests.mart_compare import MART_KEYS, same
+from tests.mart_compare import MART_KEYS, differences
 
 END = dt.date(2026, 11, 22)  # a Sunday
 AS_OF = END
@@ -145,16 +145,8 @@ def test_club_marts_equal_single_athlete_builds(club: Club, mart: str):
         assert {r["athlete_id"] for r in single} <= {athlete_id}, f"{mart}: a single build holds another athlete"
         if mart != "training_flags":
             assert single, f"{mart}: no rows for {athlete_id}"
-        by_key = {tuple(r[k] for k in key): r for r in in_club}
-        assert len(by_key) == len(in_club) and len(in_club) == len(single), (mart, athlete_id, len(in_club), len(single))
-        mismatches = []
-        for row in single:
-            other = by_key.get(tuple(row[k] for k in key))
-            assert other is not None, (mart, athlete_id, {k: row[k] for k in key})
-            assert list(other) == list(row), f"{mart}: columns differ"
-            mismatches += [(athlete_id, {k: row[k] for k in key}, c, row[c], other[c])
-                           for c in row if not same(row[c], other[c])]
-        assert not mismatches, f"{mart}: {len(mismatches)} values differ, e.g. {mismatches[:5]}"
+        diffs = differences(single, in_club, key)
+        assert not diffs, f"{mart}, athlete {athlete_id}: {len(diffs)} differences, e.g. {diffs[:5]}"
     total = query_rows(club.club, f"select count(*) as n from main.{mart}")[0]["n"]
     singles = sum(query_rows(db, f"select count(*) as n from main.{mart}")[0]["n"] for db in club.singles.values())
     assert total == singles, f"{mart}: the club build holds rows no single build has"

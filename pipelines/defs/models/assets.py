@@ -70,7 +70,10 @@ SCOPE_SAYS = {
 }
 
 
-@dbt_assets(manifest=load_manifest(), project=dbt_project,
+MANIFEST = load_manifest()
+
+
+@dbt_assets(manifest=MANIFEST, project=dbt_project,
             dagster_dbt_translator=TrainsmartTranslator(), name="dbt_models")
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: BuildConfig):
     """`dbt build` of what changed since the last build (build_scope.py), under the writer lock,
@@ -105,7 +108,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: B
         # folder in the checkout per run); stable also lets dbt parse partially
         target = settings.home / "dbt" / "target"
         tests_passed = 0
-        for event in dbt.cli(["build", "--vars", json.dumps(dbt_vars), *build_scope.DBT_ARGS[scope]],
+        for event in dbt.cli(["build", "--vars", json.dumps(dbt_vars), *build_scope.dbt_args(scope, MANIFEST)],
                              context=context, target_path=target).stream():
             if _is_test_observation(event):
                 tests_passed += 1  # a failing test fails the build (stream() raises at its end)

@@ -6,7 +6,7 @@ data tests and the unit tests, about 25 s in all. Yet what can change is known:
 | what changed since the last successful build        | scope    | dbt runs                              |
 |------------------------------------------------------|----------|---------------------------------------|
 | nothing (same raw data, as-of date, project, vars)   | `skip`   | nothing; the marts are already right  |
-| only the as-of date (a new day, nothing landed)      | `models` | the models only (no tests, no seeds)  |
+| only the as-of date (a new day, nothing landed)      | `models` | the models the date reaches (below)   |
 | the raw data (landed, edited, deleted; a profile)    | `data`   | the models and every data test        |
 | the dbt project or its vars, or no build yet         | `full`   | everything, unit tests included       |
 
@@ -18,6 +18,13 @@ the bookkeeping timestamps a sync bumps without changing anything); it takes wel
 second even for ten years of streams. The athlete profiles are such a table
 (raw.athlete_profiles, rewritten from the roster or ATHLETE_* before every build,
 pipelines/profiles.py): a changed profile is a data change, an unchanged one changes nothing.
+
+A new date reaches only the models that read the as-of date (the `as_of_date` macro,
+directly or through another macro) and everything downstream of them. The rest (staging,
+which parses every activity's JSON, and the stream intervals) cannot change when no data
+changed, so a quiet night leaves them as the last build made them: `dbt_args("models", ...)`
+excludes them, found from the manifest so that a model starting to read the date is
+rebuilt without anyone listing it.
 """
 
 from __future__ import annotations
@@ -35,12 +42,42 @@ BOOKKEEPING_TABLES = {"sync_state", "sync_runs"}
 BOOKKEEPING_COLUMNS = {"first_seen_at", "updated_at", "fetched_at", "landed_at"}
 # What each scope passes to `dbt build` (dbt's own node selection).
 # Seeds are part of the project: they load again only when it changes (scope full).
+NOT_MODELS = "resource_type:test resource_type:unit_test resource_type:seed"
 DBT_ARGS = {
-    "models": ["--exclude", "resource_type:test resource_type:unit_test resource_type:seed"],
+    "models": ["--exclude", NOT_MODELS],  # and the models the date does not reach: dbt_args()
     # dbt unions repeated --select: the data tests join whatever models Dagster selects
     "data": ["--select", "test_type:data", "--exclude", "resource_type:unit_test resource_type:seed"],
     "full": [],
 }
+
+
+AS_OF_MACROS = {"macro.trainsmart.as_of_date", "macro.trainsmart.as_of_date_text"}
+
+
+def dbt_args(scope: str, manifest: dict) -> list[str]:
+    """What `dbt build` gets for a scope (skip never reaches dbt)."""
+    if scope == "models":
+        return ["--exclude", " ".join([NOT_MODELS, *date_independent_models(manifest)])]
+    return list(DBT_ARGS[scope])
+
+
+def date_independent_models(manifest: dict) -> list[str]:
+    """The models no as-of date can change: they read no as-of macro (directly or through other
+    macros) and no model upstream of them does."""
+    dated_macros, grew = set(AS_OF_MACROS), True
+    while grew:  # macros calling macros that read the date
+        before = len(dated_macros)
+        dated_macros |= {uid for uid, macro in manifest["macros"].items()
+                         if dated_macros & set(macro.get("depends_on", {}).get("macros", []))}
+        grew = len(dated_macros) > before
+    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    dated = {uid for uid, node in models.items() if dated_macros & set(node["depends_on"]["macros"])}
+    grew = True
+    while grew:  # and everything downstream of them
+        before = len(dated)
+        dated |= {uid for uid, node in models.items() if dated & set(node["depends_on"]["nodes"])}
+        grew = len(dated) > before
+    return sorted(node["name"] for uid, node in models.items() if uid not in dated)
 
 
 @dataclass(frozen=True)
