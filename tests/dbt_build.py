@@ -19,14 +19,17 @@ def dbt_env(db_path: Path, as_of: dt.date) -> dict:
     return env
 
 
-def dbt_build(db_path: Path, workdir: Path, as_of: dt.date, unit_tests: bool = False) -> subprocess.CompletedProcess:
-    """Every model, seed and data test. The unit tests read fixtures, not the database, so they
-    run once, in test_dbt_models.py (unit_tests=True): in every fixture build they cost a third
-    of its time (about 4 s) and assert nothing new."""
+def dbt_build(db_path: Path, workdir: Path, as_of: dt.date, unit_tests: bool = False,
+              data_tests: bool = True) -> subprocess.CompletedProcess:
+    """Every model and seed, and the data tests unless data_tests=False (a build that is only
+    compared with another). The unit tests read fixtures, not the database, so they run once,
+    in test_dbt_models.py (unit_tests=True): in every fixture build they cost a third of its
+    time (about 4 s) and assert nothing new."""
+    excluded = ([] if unit_tests else ["resource_type:unit_test"]) + ([] if data_tests else ["resource_type:test"])
     return subprocess.run(
         [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
-         *([] if unit_tests else ["--exclude", "resource_type:unit_test"])],
+         *(["--exclude", " ".join(excluded)] if excluded else [])],
         env=dbt_env(db_path, as_of), capture_output=True, text=True, cwd=workdir,
     )
 
