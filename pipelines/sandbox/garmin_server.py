@@ -688,8 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     print("This key is fake and works only here:")
     print(f"  GARMIN_PERSONAL_API_BASE_URL={base}")
     print(f"  GARMIN_PERSONAL_API_KEY={fake.api_key}")
-    print("Ctrl-C stops it.", flush=True)
-    fake.serve_until_stopped()
+    fake.serve_until_stopped()  # prints "Ctrl-C stops it." once Ctrl-C does
     return 0
 
 

@@ -98,18 +98,21 @@ class LocalServer:
         self._server = None
         self._thread = None
 
-    def serve_until_stopped(self) -> None:
-        """Blocks until Ctrl-C (SIGINT) or SIGTERM, then stops serving: for the servers' `main`.
+    def serve_until_stopped(self, ready: str = "Ctrl-C stops it.") -> None:
+        """Prints `ready`, then blocks until Ctrl-C (SIGINT) or SIGTERM and stops serving: for
+        the servers' `main`.
 
         Both signals are installed here because a process can start with SIGINT ignored: a
         shell script's background jobs (`&`) and test-runner workers pass SIG_IGN on, and
         Python keeps it, so `kill -INT` (or Ctrl-C sent by a test) would never stop the server.
+        They are installed before `ready` is printed: a caller may signal as soon as it reads it.
         """
         def interrupt(signum, frame):
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGINT, interrupt)
         signal.signal(signal.SIGTERM, interrupt)
+        print(ready, flush=True)
         try:
             while True:
                 time.sleep(3600)

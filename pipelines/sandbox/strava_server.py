@@ -1224,8 +1224,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  athlete {info['id']} ({info.get('firstname')} {info.get('lastname')}, "
                   f"{len(a.activities)} activities): refresh token {fake.refresh_token_of(info['id'])}")
     print(f"Push subscriptions (webhooks): {base}{PUSH_PATH} with the client id and secret")
-    print("Ctrl-C stops it.", flush=True)
-    fake.serve_until_stopped()
+    fake.serve_until_stopped()  # prints "Ctrl-C stops it." once Ctrl-C does
     return 0
 
 
