@@ -166,39 +166,23 @@ def publish_snapshot(db_path: Path, snapshot_path: Path) -> Path:
     """Checkpoint the live database, copy its file to a fresh one and atomically rename that
     over the snapshot.
 
-    Must run in the writer (lock held, no other connection open to db_path). Readers that
-    still have the old snapshot open keep their file; new readers get the new one.
-    A copy of the checkpointed file, not DuckDB's `copy from database` (which rewrites every
-    table): 4.6 s instead of 71 s for a 1,000-athlete club's 3 GiB, at the price of the live
-    file's free blocks (the snapshot is about a fifth larger). Should a write-ahead log remain
-    after the checkpoint, the file alone would miss it: then the tables are copied as before.
+    Must run in the writer (lock held, no other connection open to db_path): then the
+    checkpoint leaves every committed write in the file (an earlier writer's write-ahead
+    log included). Readers that still have the old snapshot open keep their file; new
+    readers get the new one. A file copy, not DuckDB's `copy from database` (which rewrites
+    every table): 1.9 s instead of 40 s for a 1,000-athlete club's database, at the price of
+    the live file's free blocks (the snapshot is about a fifth larger).
     """
     tmp = snapshot_path.with_name(snapshot_path.name + f".tmp{os.getpid()}")
-    for leftover in (tmp, Path(str(tmp) + ".wal")):
-        leftover.unlink(missing_ok=True)
+    tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(db_path))
     try:
         con.execute("checkpoint")
     finally:
         con.close()
-    wal = Path(str(db_path) + ".wal")
-    if wal.exists() and wal.stat().st_size:
-        _copy_tables(db_path, tmp)
-    else:
-        shutil.copyfile(db_path, tmp)
+    shutil.copyfile(db_path, tmp)
     os.replace(tmp, snapshot_path)
     return snapshot_path
-
-
-def _copy_tables(db_path: Path, target: Path) -> None:
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute(f"attach '{sql_path(target)}' as snap")
-        src = con.execute("select current_database()").fetchone()[0]
-        con.execute(f'copy from database "{src}" to snap')
-        con.execute("detach snap")
-    finally:
-        con.close()
 
 
 def connect_reader(snapshot_path: Path) -> duckdb.DuckDBPyConnection:
