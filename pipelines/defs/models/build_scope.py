@@ -40,17 +40,15 @@ STATE_KEY = "last_build"
 # Bookkeeping tables and columns: they change on every run without changing what the models read.
 BOOKKEEPING_TABLES = {"sync_state", "sync_runs"}
 BOOKKEEPING_COLUMNS = {"first_seen_at", "updated_at", "fetched_at", "landed_at"}
-# What each scope passes to `dbt build` (dbt's own node selection).
-# Seeds are part of the project: they load again only when it changes (scope full).
+# What each scope passes to `dbt build` (dbt's own node selection); `models` also leaves out
+# the models the date does not reach (dbt_args). Seeds are part of the project: they load
+# again only when it changes (scope full).
 NOT_MODELS = "resource_type:test resource_type:unit_test resource_type:seed"
 DBT_ARGS = {
-    "models": ["--exclude", NOT_MODELS],  # and the models the date does not reach: dbt_args()
     # dbt unions repeated --select: the data tests join whatever models Dagster selects
     "data": ["--select", "test_type:data", "--exclude", "resource_type:unit_test resource_type:seed"],
     "full": [],
 }
-
-
 AS_OF_MACROS = {"macro.trainsmart.as_of_date", "macro.trainsmart.as_of_date_text"}
 
 
@@ -64,20 +62,20 @@ def dbt_args(scope: str, manifest: dict) -> list[str]:
 def date_independent_models(manifest: dict) -> list[str]:
     """The models no as-of date can change: they read no as-of macro (directly or through other
     macros) and no model upstream of them does."""
-    dated_macros, grew = set(AS_OF_MACROS), True
-    while grew:  # macros calling macros that read the date
-        before = len(dated_macros)
-        dated_macros |= {uid for uid, macro in manifest["macros"].items()
-                         if dated_macros & set(macro.get("depends_on", {}).get("macros", []))}
-        grew = len(dated_macros) > before
+    dated_macros = _reaching(AS_OF_MACROS, {uid: m.get("depends_on", {}).get("macros", [])
+                                            for uid, m in manifest["macros"].items()})
     models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
-    dated = {uid for uid, node in models.items() if dated_macros & set(node["depends_on"]["macros"])}
-    grew = True
-    while grew:  # and everything downstream of them
-        before = len(dated)
-        dated |= {uid for uid, node in models.items() if dated & set(node["depends_on"]["nodes"])}
-        grew = len(dated) > before
+    dated = _reaching(dated_macros, {uid: node["depends_on"]["macros"] + node["depends_on"]["nodes"]
+                                     for uid, node in models.items()})
     return sorted(node["name"] for uid, node in models.items() if uid not in dated)
+
+
+def _reaching(targets: set[str], depends_on: dict[str, list[str]]) -> set[str]:
+    """`targets` and every node of `depends_on` that depends on one of them, however indirectly."""
+    reached = set(targets)
+    while grown := {uid for uid, deps in depends_on.items() if uid not in reached and reached.intersection(deps)}:
+        reached |= grown
+    return reached
 
 
 @dataclass(frozen=True)
