@@ -257,9 +257,9 @@ def main() -> None:
         if "run" not in args.skip:
             steps.append(dbt(["run"], db, workdir, END, "dbt run (models only)", args.timeout, project))
             print(step_line(steps[-1]), flush=True)
+        manifest = json.loads((workdir / "target" / "manifest.json").read_text())  # the full build parsed it
         if "quiet" not in args.skip:
             # the pipeline's scope `models` (build_scope.dbt_args): nothing new, the as-of date a day on
-            manifest = json.loads((workdir / "target" / "manifest.json").read_text())
             steps.append(dbt(["build", *build_scope.dbt_args("models", manifest)], db, workdir, night,
                              "quiet night: dbt build (models the date reaches)", args.timeout, project))
             print(step_line(steps[-1]), flush=True)
@@ -282,9 +282,8 @@ def main() -> None:
                 extras.append(("night: raw data fingerprint", time.monotonic() - started, "decides the build scope"))
             finally:
                 con.close()
-            # the pipeline's scope `data` (build_scope.DBT_ARGS) with every model selected, as Dagster does
-            steps.append(dbt(["build", "--select", "resource_type:model", "test_type:data",
-                              "--exclude", "resource_type:unit_test", "resource_type:seed"],
+            # the pipeline's scope `data` (build_scope.dbt_args) with every model selected, as Dagster does
+            steps.append(dbt(["build", "--select", "resource_type:model", *build_scope.dbt_args("data", manifest)],
                              db, workdir, night, "night: dbt build (models + data tests)", args.timeout, project))
             print(step_line(steps[-1]), flush=True)
             started = time.monotonic()
