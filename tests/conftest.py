@@ -15,6 +15,16 @@ END_DATE = dt.date(2026, 11, 22)  # a Sunday: the sample's last complete week en
 GARMIN_KEY = "garmin-test-key"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dbt_parse_seed(tmp_path_factory):
+    """One dbt parse for every fixture build of the session (tests/dbt_build.py), in the
+    session's folder that pytest-xdist's workers share."""
+    from tests import dbt_build
+
+    root = tmp_path_factory.getbasetemp()
+    dbt_build.PARSE_SEED = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "dbt-parse-seed.msgpack"
+
+
 @pytest.fixture(scope="session")
 def small_athlete():
     """Half a year of the sample athlete: enough pages and streams, quick to sync."""

@@ -51,7 +51,36 @@ def test_models_a_new_date_cannot_reach_are_found_through_macros_and_refs():
     assert build_scope.date_independent_models(manifest) == ["beside", "stg"]
     args = build_scope.dbt_args("models", manifest)
     assert args[0] == "--exclude" and args[1].split() == [*build_scope.NOT_MODELS.split(), "beside", "stg"]
-    assert build_scope.dbt_args("full", manifest) == []
+    assert build_scope.dbt_args("full", manifest) == ["--select", "test_type:data test_type:unit"]
+    assert build_scope.dbt_args("full", manifest, unit_tests=False) == [
+        "--select", "test_type:data", "--exclude", "resource_type:unit_test"]
+
+
+def test_unit_tests_run_once_per_project_and_engine_on_a_machine(tmp_path):
+    record = tmp_path / "target"
+    key = build_scope.unit_test_key(build_scope.project_fingerprint({}))
+    assert len({key, build_scope.unit_test_key(build_scope.project_fingerprint({"volume_spike": 0.5})),
+                build_scope.unit_test_key("another project")}) == 3
+    # nothing recorded: a full scope runs them, whether the build chose it or was asked for it
+    assert build_scope.with_unit_tests("full", "auto", key, record)
+    assert not build_scope.unit_tests_passed(key, record)
+    build_scope.record_unit_tests_passed(key, record)
+    assert build_scope.unit_tests_passed(key, record)
+    # recorded: a full scope the build chose (new warehouse, changed project) leaves them out...
+    assert not build_scope.with_unit_tests("full", "auto", key, record)
+    assert build_scope.with_unit_tests("full", "auto", "another key", record)
+    # ...a requested full runs them anyway, and no other scope ever does
+    assert build_scope.with_unit_tests("full", "full", key, record)
+    assert not any(build_scope.with_unit_tests(scope, scope, "another key", record) for scope in ("models", "data"))
+    # the record keeps the newest keys; a damaged one is no record
+    for n in range(build_scope.UNIT_TESTS_KEPT):
+        build_scope.record_unit_tests_passed(f"k{n}", record)
+    assert not build_scope.unit_tests_passed(key, record) and build_scope.unit_tests_passed("k0", record)
+    (record / build_scope.UNIT_TESTS_RECORD).write_text("{half a file")
+    assert not build_scope.unit_tests_passed("k0", record)
+    build_scope.record_unit_tests_passed(key, record)
+    assert build_scope.unit_tests_passed(key, record)
+    assert [p.name for p in record.iterdir()] == [build_scope.UNIT_TESTS_RECORD]
 
 
 def test_data_fingerprint_sees_content_not_bookkeeping(tmp_path):
@@ -147,20 +176,31 @@ def _last_day(settings) -> tuple[dt.date, int]:
         con.close()
 
 
+def _kinds(settings) -> set[str]:
+    """What the last `dbt build` ran: model, seed, test, unit_test."""
+    results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
+    return {r["unique_id"].split(".")[0] for r in results["results"]}
+
+
 def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, small_athlete, monkeypatch, tmp_path):
+    from pipelines.defs.models.assets import UNIT_TESTS_RECORD_DIR
+
     make_fake(small_athlete)
     day = END_DATE + dt.timedelta(days=1)
+    unit_key = build_scope.unit_test_key(build_scope.project_fingerprint(load_settings().dbt_vars()))
+    passed_before = build_scope.unit_tests_passed(unit_key, UNIT_TESTS_RECORD_DIR)  # another test's build
     settings, scope = _night(monkeypatch, day)
-    assert scope == "full"  # the first build runs every test
+    assert scope == "full"  # the first build runs every model, seed and data test
+    assert _kinds(settings) == {"model", "seed", "test"} | ({"unit_test"} if not passed_before else set())
+    assert build_scope.unit_tests_passed(unit_key, UNIT_TESTS_RECORD_DIR)  # passed now, if not before
     first_day, first_rows = _last_day(settings)
     assert first_day == day
 
     settings, scope = _night(monkeypatch, day + dt.timedelta(days=1))  # nothing new upstream
     assert scope == "models"
     assert _last_day(settings) == (day + dt.timedelta(days=1), first_rows + 1)
+    assert _kinds(settings) == {"model"}  # no tests, no seeds reloaded
     results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
-    kinds = {r["unique_id"].split(".")[0] for r in results["results"]}
-    assert kinds == {"model"}, kinds  # no tests, no seeds reloaded
     # only the models the date reaches: staging (every activity's JSON) stays as it was
     ran = {r["unique_id"].rsplit(".", 1)[1] for r in results["results"]}
     kept = set(build_scope.date_independent_models(load_manifest()))

@@ -12,7 +12,8 @@ get distinct Strava athlete ids and different profiles in one roster (athletes.t
 Each lands through pipelines.landing (source 'api', a raw.athlete row, its streams) into its
 own DuckDB and all three into one club DuckDB; `pipelines.profiles.write_profiles` writes the
 roster's rows into each (as the Dagster dbt asset does before `dbt build`). One real
-`dbt build` per database (the unit tests, which read no data, only in the club's); then every mart of each single build must equal that athlete's
+`dbt build` per database (the data tests only in the club's: the single builds are only
+compared); then every mart of each single build must equal that athlete's
 rows of the club build (floats to 1e-9 relative, nulls equal): nothing in the models may
 let one athlete's data or thresholds leak into another's.
 
@@ -128,7 +129,7 @@ def club(tmp_path_factory) -> Club:
         land(club_db, athletes, settings)
 
     def build(db_path: Path):
-        return db_path, dbt_build(db_path, db_path.parent, AS_OF)
+        return db_path, dbt_build(db_path, db_path.parent, AS_OF, data_tests=db_path == club_db)
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # 2 shared cores
         for db_path, proc in pool.map(build, [club_db, *singles.values()]):

@@ -67,10 +67,13 @@ SCOPE_SAYS = {
     "models": "building the models for the new day (nothing new landed; data tests run when data changes)",
     "data": "building the models and their data tests (new data landed)",
     "full": "building the models with every data and unit test",
+    "full without unit tests": "building the models with every data test (the unit tests passed for this "
+                               "project on this machine already)",
 }
 
 
 MANIFEST = load_manifest()
+UNIT_TESTS_RECORD_DIR = dbt_project.manifest_path.parent  # build_scope.unit_tests_passed
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project,
@@ -100,22 +103,28 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: B
             con.close()
         if scope == "skip" and not settings.snapshot_path.exists():
             scope = "models"
-        context.log.info(f"dbt build scope: {scope} (as of {current.as_of})")
-        progress.say(SCOPE_SAYS[scope])
+        unit_key = build_scope.unit_test_key(current.project)
+        unit_tests = build_scope.with_unit_tests(scope, config.scope, unit_key, UNIT_TESTS_RECORD_DIR)
+        context.log.info(f"dbt build scope: {scope} (as of {current.as_of}; unit tests "
+                         f"{'run' if unit_tests else 'not run'})")
+        progress.say(SCOPE_SAYS["full without unit tests" if scope == "full" and not unit_tests else scope])
         if scope == "skip":
             return
         # one stable target folder under TRAINSMART_HOME (dagster-dbt would leave a new ~10 MB
         # folder in the checkout per run); stable also lets dbt parse partially
         target = settings.home / "dbt" / "target"
         tests_passed = 0
-        for event in dbt.cli(["build", "--vars", json.dumps(dbt_vars), *build_scope.dbt_args(scope, MANIFEST)],
-                             context=context, target_path=target).stream():
+        args = build_scope.dbt_args(scope, MANIFEST, unit_tests=unit_tests)
+        for event in dbt.cli(["build", "--vars", json.dumps(dbt_vars), *args], context=context,
+                             target_path=target).stream():
             if _is_test_observation(event):
                 tests_passed += 1  # a failing test fails the build (stream() raises at its end)
                 continue
             yield event
         if tests_passed:
             context.log.info(f"dbt tests passed: {tests_passed} results (the nightly job records no asset checks)")
+        if unit_tests:
+            build_scope.record_unit_tests_passed(unit_key, UNIT_TESTS_RECORD_DIR)
         con = warehouse.connect_writer(settings.db_path)
         try:
             build_scope.record_build(con, current, landing.utcnow())

@@ -8,10 +8,17 @@ data tests and the unit tests, about 25 s in all. Yet what can change is known:
 | nothing (same raw data, as-of date, project, vars)   | `skip`   | nothing; the marts are already right  |
 | only the as-of date (a new day, nothing landed)      | `models` | the models the date reaches (below)   |
 | the raw data (landed, edited, deleted; a profile)    | `data`   | the models and every data test        |
-| the dbt project or its vars, or no build yet         | `full`   | everything, unit tests included       |
+| the dbt project or its vars, or no build yet         | `full`   | everything, unit tests included (*)   |
 
 `trainsmart build` and the weekly report job always ask for `full`, so the whole suite
 runs at least once a week whatever the nights did.
+
+(*) The unit tests read fixtures, not the warehouse: what they prove depends on the project
+files, the vars and the engine (dbt-core, dbt-duckdb, DuckDB), nothing else. So a `full`
+scope the build chose itself (a new warehouse, a changed project) leaves them out when they
+already passed for exactly that on this machine: `unit_tests_passed` reads a record kept
+beside the manifest. A club's second warehouse, or a fresh TRAINSMART_HOME, then builds
+without rerunning them (about 3 s of a build's 8); a requested `full` always runs them.
 
 The raw data's fingerprint hashes the content of every raw table the models read (not
 the bookkeeping timestamps a sync bumps without changing anything); it takes well under a
@@ -31,7 +38,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -45,17 +54,26 @@ BOOKKEEPING_COLUMNS = {"first_seen_at", "updated_at", "fetched_at", "landed_at"}
 # again only when it changes (scope full).
 NOT_MODELS = "resource_type:test resource_type:unit_test resource_type:seed"
 DBT_ARGS = {
-    # dbt unions repeated --select: the data tests join whatever models Dagster selects
+    # dbt unions repeated --select: the tests join whatever models Dagster selects. Named
+    # explicitly, because a job without asset checks (the nightly and import jobs) otherwise
+    # runs none of the data tests: Dagster turns dbt's indirect selection off.
     "data": ["--select", "test_type:data", "--exclude", "resource_type:unit_test resource_type:seed"],
-    "full": [],
+    "full": ["--select", "test_type:data test_type:unit"],
 }
 AS_OF_MACROS = {"macro.trainsmart.as_of_date", "macro.trainsmart.as_of_date_text"}
+# beside the manifest (pipelines/defs/models/project.py): the keys whose unit tests passed here
+UNIT_TESTS_RECORD = "unit_tests_passed.json"
+UNIT_TESTS_KEPT = 50  # keys remembered; older ones run their unit tests again
+ENGINE_PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb")
 
 
-def dbt_args(scope: str, manifest: dict) -> list[str]:
-    """What `dbt build` gets for a scope (skip never reaches dbt)."""
+def dbt_args(scope: str, manifest: dict, unit_tests: bool = True) -> list[str]:
+    """What `dbt build` gets for a scope (skip never reaches dbt); unit_tests=False leaves a
+    full scope's unit tests out (they passed for this project and engine already)."""
     if scope == "models":
         return ["--exclude", " ".join([NOT_MODELS, *date_independent_models(manifest)])]
+    if scope == "full" and not unit_tests:
+        return ["--select", "test_type:data", "--exclude", "resource_type:unit_test"]  # seeds stay
     return list(DBT_ARGS[scope])
 
 
@@ -111,6 +129,44 @@ def project_fingerprint(dbt_vars: dict) -> str:
         digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def unit_test_key(project: str) -> str:
+    """What the unit tests' outcome depends on: the project fingerprint (files and vars) and the
+    versions of the engine that runs them."""
+    from importlib.metadata import version
+
+    engine = "|".join(f"{name} {version(name)}" for name in ENGINE_PACKAGES)
+    return hashlib.sha1(f"{project}|{engine}".encode()).hexdigest()
+
+
+def with_unit_tests(scope: str, requested: str, key: str, folder: Path) -> bool:
+    """Whether a build of `scope` runs the unit tests: a requested `full` always does; a `full`
+    the build chose itself only when they have not passed for this key on this machine."""
+    return scope == "full" and (requested == "full" or not unit_tests_passed(key, folder))
+
+
+def unit_tests_passed(key: str, folder: Path) -> bool:
+    """Whether the unit tests passed for this key on this machine (the record in `folder`)."""
+    return key in _unit_test_record(folder)
+
+
+def record_unit_tests_passed(key: str, folder: Path) -> None:
+    """Add the key to the record; written whole and renamed into place, so a reader never sees
+    half a file (two builds finishing together may lose one key: its unit tests just run again)."""
+    keys = [k for k in _unit_test_record(folder) if k != key][-(UNIT_TESTS_KEPT - 1):] + [key]
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{UNIT_TESTS_RECORD}.{os.getpid()}"
+    partial.write_text(json.dumps(keys))
+    os.replace(partial, folder / UNIT_TESTS_RECORD)
+
+
+def _unit_test_record(folder: Path) -> list[str]:
+    try:
+        keys = json.loads((folder / UNIT_TESTS_RECORD).read_text())
+    except (OSError, ValueError):
+        return []  # no record (or a damaged one): the unit tests run and write a new one
+    return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
 
 
 def last_build(con: duckdb.DuckDBPyConnection) -> BuildState | None:
