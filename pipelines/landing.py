@@ -12,6 +12,7 @@ import json
 from typing import Any, Mapping, Sequence
 
 import duckdb
+import numpy
 
 # Stream columns as Strava names them -> raw.streams column.
 STREAM_COLUMNS = {
@@ -23,6 +24,7 @@ STREAM_COLUMNS = {
     "velocity_smooth": "velocity_smooth",
 }
 STREAM_KEYS = tuple(STREAM_COLUMNS)
+STREAM_SCAN = "landing_stream_samples"  # replace_stream's columns, registered for one insert
 
 
 def utcnow() -> dt.datetime:
@@ -96,6 +98,19 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, source: str, activity_ids: Sequ
     return len(activity_ids)
 
 
+def _sample_column(values: Sequence[Any] | None, n: int, kind: type) -> numpy.ndarray:
+    """One stream as a NumPy column: typed (DuckDB scans it whole) unless a sample is missing;
+    then objects, whose None DuckDB reads as NULL. The SQL casts either to the column's type."""
+    if values is None:
+        return numpy.full(n, None, dtype=object)
+    if None not in values:
+        try:
+            return numpy.asarray(values, dtype=numpy.float64 if kind is float else numpy.bool_)
+        except (TypeError, ValueError):
+            pass  # not numbers: let DuckDB's cast say what is wrong, as before
+    return numpy.array(values, dtype=object)
+
+
 def replace_stream(
     con: duckdb.DuckDBPyConnection,
     source: str,
@@ -106,27 +121,33 @@ def replace_stream(
     """Replace an activity's stream samples and record the fetch; returns the sample count.
 
     `streams` maps Strava stream keys (time, heartrate, moving, distance, altitude,
-    velocity_smooth) to equally long lists; missing keys become nulls.
+    velocity_smooth) to equally long lists; missing keys become nulls. The samples go in as
+    one scan of NumPy columns: as list parameters DuckDB converted them value by value, about
+    three times slower (18 ms for an hour at 1 Hz), which a 2,000-activity import pays 2,000 times.
     """
     n = max((len(v) for v in streams.values() if v is not None), default=0)
     con.execute("delete from raw.streams where source = ? and activity_id = ?", [source, activity_id])
     if n:
-        cols = []
+        columns = {"seq": numpy.arange(n, dtype=numpy.int32)}
         for key in STREAM_KEYS:
             values = streams.get(key)
             if values is not None and len(values) != n:
                 raise ValueError(f"stream {key} of activity {activity_id} has {len(values)} samples, expected {n}")
-            cols.append(list(values) if values is not None else [None] * n)
-        con.execute(
-            """
-            insert into raw.streams
-                (source, activity_id, seq, time_s, heartrate, moving, distance_m, altitude_m, velocity_smooth)
-            select ?, ?, unnest(range(?::bigint))::integer,
-                   unnest(?::integer[]), unnest(?::integer[]), unnest(?::boolean[]),
-                   unnest(?::double[]), unnest(?::double[]), unnest(?::double[])
-            """,
-            [source, activity_id, n, *cols],
-        )
+            columns[key] = _sample_column(values, n, bool if key == "moving" else float)
+        con.register(STREAM_SCAN, columns)
+        try:
+            con.execute(
+                f"""
+                insert into raw.streams
+                    (source, activity_id, seq, time_s, heartrate, moving, distance_m, altitude_m, velocity_smooth)
+                select ?, ?, seq, "time"::integer, heartrate::integer, moving::boolean,
+                       distance::double, altitude::double, velocity_smooth::double
+                  from {STREAM_SCAN}
+                """,
+                [source, activity_id],
+            )
+        finally:
+            con.unregister(STREAM_SCAN)
     con.execute(
         """
         insert or replace into raw.stream_fetches (source, activity_id, stream_signature, sample_count, fetched_at)

@@ -62,7 +62,7 @@ def run_job(settings: Settings, job_name: str, run_config: dict | None = None, v
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(job_name)
-    config = dict(run_config or {})
+    config = merged(own_run_config(job, partition_key), run_config or {})
     config.setdefault("loggers", {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}},
                                   "file": {}})
     # dagster-dbt echoes dbt's log lines on stdout: into the log file unless --verbose
@@ -79,6 +79,23 @@ def run_job(settings: Settings, job_name: str, run_config: dict | None = None, v
         elif event.event_type_value == "STEP_FAILURE" and outcome.error is None:
             outcome.error = _plain_error(event.event_specific_data.error)
     return outcome
+
+
+def own_run_config(job, partition_key: str | None) -> dict:
+    """The run config the job's schedule launches it with (its partition's, or its default).
+    Any run config given to execute_in_process replaces it whole, so run_job starts from it:
+    the CLI's logger settings must not turn the weekly job's full build into an automatic one."""
+    if job.partitioned_config is not None and partition_key is not None:
+        return dict(job.partitioned_config.get_run_config_for_partition_key(partition_key) or {})
+    return dict(job.run_config or {})
+
+
+def merged(base: dict, over: dict) -> dict:
+    """`over` on top of `base`, nested dicts merged key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def _plain_error(error) -> str:

@@ -4,6 +4,7 @@ weekly job runs end to end (local Strava API -> DuckDB -> dbt -> report -> loopb
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 
 import dagster as dg
@@ -76,6 +77,9 @@ def test_weekly_job_end_to_end_sends_once(make_fake, small_athlete, smtp_server,
     again = run_job(settings, "weekly_report_job", partition_key="2026-11-16")
     assert again.success, again.error
     assert len(inbox.received) == 1, "a re-run of the schedule must not send the week again"
+    # each run builds as the schedule launches it: every model and every test, unit tests included
+    builds = re.findall(r"dbt build scope: (\w+) \(as of [-\d]+; unit tests (run|not run)\)", settings.log_file.read_text())
+    assert builds == [("full", "run"), ("full", "run")]
 
     import io
 
