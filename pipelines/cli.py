@@ -259,6 +259,7 @@ def cmd_athletes(args, settings: Settings) -> int:
 
 def cmd_webhook(args, settings: Settings) -> int:
     """serve: the event receiver; subscribe: create the push subscription; status: both sides."""
+    from pipelines.interrupts import stop_on_interrupt
     from pipelines.webhooks import subscription
     from pipelines.webhooks.receiver import Receiver
     from pipelines.webhooks.store import EventStore
@@ -267,6 +268,7 @@ def cmd_webhook(args, settings: Settings) -> int:
         if not settings.strava_webhook_verify_token:
             raise ConfigError("Set STRAVA_WEBHOOK_VERIFY_TOKEN (any secret string) before serving the webhook receiver.")
         receiver = Receiver(EventStore(settings.home), settings.strava_webhook_verify_token, args.host, args.port)
+        stop_on_interrupt()  # Ctrl-C and kill stop it even as a script's background job
         print(f"Receiving Strava events at {receiver.url} (Ctrl-C stops); the next sync applies them.",
               file=sys.stderr, flush=True)
         try:

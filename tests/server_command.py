@@ -1,26 +1,30 @@
-"""A local server's own command (`python -m pipelines.sandbox.<server>`) in a subprocess, as a
-script's background job starts it: SIGINT ignored. Yields what it printed up to "Ctrl-C stops
-it."; on leaving, Ctrl-C must stop it cleanly within 10 s."""
+"""A command that serves until stopped, in a subprocess started as a script's background job
+starts it: SIGINT ignored. Yields the lines it printed up to its ready line; on leaving,
+Ctrl-C (SIGINT) must stop it cleanly within 10 s."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
 
 
 @contextlib.contextmanager
-def server_command(module: str, *args: str):
-    proc = subprocess.Popen([sys.executable, "-m", f"pipelines.sandbox.{module}", *args],
+def server_command(*args: str, ready: str = "Ctrl-C stops it.", on_stderr: bool = False):
+    """`python ARGS` (e.g. "-m", "pipelines.sandbox.garmin_server", ...) with this environment;
+    `ready` is in the last line it prints (on stdout, or stderr with on_stderr) before it serves."""
+    proc = subprocess.Popen([sys.executable, *args], env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             # a script's `&` and pytest-xdist's workers pass SIGINT on ignored
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    said, other = (proc.stderr, proc.stdout) if on_stderr else (proc.stdout, proc.stderr)
     try:
         lines: list[str] = []
-        while not lines or not lines[-1].startswith("Ctrl-C"):
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read()
+        while not lines or ready not in lines[-1]:
+            line = said.readline()
+            assert line, other.read()
             lines.append(line.strip())
         yield lines
     finally:

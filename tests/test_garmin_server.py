@@ -570,7 +570,7 @@ def test_two_year_watch():
 def test_the_server_command_serves_and_stops_on_ctrl_c_even_in_the_background():
     """`python -m pipelines.sandbox.garmin_server` prints its base URL and key and answers the
     token exchange; Ctrl-C stops it even when started with SIGINT ignored (a script's `&`)."""
-    with server_command("garmin_server", "--port", "0", "--years", "0.2", "--end-date", END.isoformat()) as lines:
+    with server_command("-m", "pipelines.sandbox.garmin_server", "--port", "0", "--years", "0.2", "--end-date", END.isoformat()) as lines:
         base = next(x.split("=", 1)[1] for x in lines if x.startswith("GARMIN_PERSONAL_API_BASE_URL="))
         key = next(x.split("=", 1)[1] for x in lines if x.startswith("GARMIN_PERSONAL_API_KEY="))
         r = requests.post(base + TOKEN, headers={"Authorization": f"ApiKey {key}"}, timeout=10)

@@ -871,7 +871,7 @@ def test_club_athletes_and_the_cli():
     assert all(x["athlete"]["id"] == a.athlete["id"] for a in club for x in a.activities)
     FakeStrava(athletes=club)  # accepted as they are
 
-    with server_command("strava_server", "--athletes", "2", "--port", "0", "--years", "0.2",
+    with server_command("-m", "pipelines.sandbox.strava_server", "--athletes", "2", "--port", "0", "--years", "0.2",
                         "--end-date", END.isoformat()) as lines:
         base = next(x.split("=", 1)[1] for x in lines if x.startswith("STRAVA_BASE_URL="))
         tokens = {int(x.split()[1]): x.rsplit(" ", 1)[1] for x in lines if x.startswith("athlete ")}

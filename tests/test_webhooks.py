@@ -24,6 +24,7 @@ from pipelines.strava.sync import run_sync
 from pipelines.webhooks.receiver import Receiver
 from pipelines.webhooks.store import EventStore
 from tests.cli import trainsmart
+from tests.server_command import server_command
 
 VERIFY = "webhook-verify-token"
 
@@ -45,6 +46,20 @@ def test_the_handshake_answers_the_challenge_only_with_the_verify_token(home):
         assert requests.post(url, data="not json", timeout=5).status_code == 400
     finally:
         receiver.stop()
+
+
+def test_the_serve_command_answers_and_stops_on_ctrl_c_even_in_the_background(home, monkeypatch):
+    """`trainsmart webhook serve` as a script's background job (SIGINT ignored) still answers
+    Strava's handshake and stops on Ctrl-C, closing its port."""
+    monkeypatch.setenv("STRAVA_WEBHOOK_VERIFY_TOKEN", VERIFY)
+    with server_command("-m", "pipelines.cli", "webhook", "serve", "--port", "0",
+                        ready="(Ctrl-C stops)", on_stderr=True) as lines:
+        url = lines[-1].split(" at ", 1)[1].split(" ", 1)[0]
+        ok = requests.get(url, params={"hub.mode": "subscribe", "hub.challenge": "c-7", "hub.verify_token": VERIFY},
+                          timeout=5)
+        assert ok.status_code == 200 and ok.json() == {"hub.challenge": "c-7"}
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, timeout=5)
 
 
 @pytest.fixture

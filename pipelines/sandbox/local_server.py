@@ -8,11 +8,12 @@ subclasses `QuietHandler` with its own `_serve(method)`.
 from __future__ import annotations
 
 import json
-import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from pipelines.interrupts import stop_on_interrupt
 
 
 class Response:
@@ -100,18 +101,9 @@ class LocalServer:
 
     def serve_until_stopped(self, ready: str = "Ctrl-C stops it.") -> None:
         """Prints `ready`, then blocks until Ctrl-C (SIGINT) or SIGTERM and stops serving: for
-        the servers' `main`.
-
-        Both signals are installed here because a process can start with SIGINT ignored: a
-        shell script's background jobs (`&`) and test-runner workers pass SIG_IGN on, and
-        Python keeps it, so `kill -INT` (or Ctrl-C sent by a test) would never stop the server.
-        They are installed before `ready` is printed: a caller may signal as soon as it reads it.
-        """
-        def interrupt(signum, frame):
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGINT, interrupt)
-        signal.signal(signal.SIGTERM, interrupt)
+        the servers' `main`. Both signals stop it even in a script's background job
+        (pipelines/interrupts.py)."""
+        stop_on_interrupt()
         print(ready, flush=True)
         try:
             while True:
