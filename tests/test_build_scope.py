@@ -81,6 +81,11 @@ def test_unit_tests_run_once_per_project_and_engine_on_a_machine(tmp_path):
     build_scope.record_unit_tests_passed(key, record)
     assert build_scope.unit_tests_passed(key, record)
     assert [p.name for p in record.iterdir()] == [build_scope.UNIT_TESTS_RECORD]
+    # a folder it cannot write keeps no record, and the build goes on
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    build_scope.record_unit_tests_passed(key, blocked)
+    assert not build_scope.unit_tests_passed(key, blocked)
 
 
 def test_data_fingerprint_sees_content_not_bookkeeping(tmp_path):

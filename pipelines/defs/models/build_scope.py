@@ -17,7 +17,7 @@ runs at least once a week whatever the nights did.
 files, the vars and the engine (dbt-core, dbt-duckdb, DuckDB), nothing else. So a `full`
 scope the build chose itself (a new warehouse, a changed project) leaves them out when they
 already passed for exactly that on this machine: `unit_tests_passed` reads a record kept
-beside the manifest. A club's second warehouse, or a fresh TRAINSMART_HOME, then builds
+beside the manifest. Another warehouse, or a fresh TRAINSMART_HOME, then builds
 without rerunning them (about 3 s of a build's 8); a requested `full` always runs them.
 
 The raw data's fingerprint hashes the content of every raw table the models read (not
@@ -36,6 +36,7 @@ rebuilt without anyone listing it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -153,12 +154,17 @@ def unit_tests_passed(key: str, folder: Path) -> bool:
 
 def record_unit_tests_passed(key: str, folder: Path) -> None:
     """Add the key to the record; written whole and renamed into place, so a reader never sees
-    half a file (two builds finishing together may lose one key: its unit tests just run again)."""
+    half a file (two builds finishing together may lose one key: its unit tests just run again).
+    A folder it cannot write (a read-only checkout) keeps no record: the unit tests run each time."""
     keys = [k for k in _unit_test_record(folder) if k != key][-(UNIT_TESTS_KEPT - 1):] + [key]
-    folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{UNIT_TESTS_RECORD}.{os.getpid()}"
-    partial.write_text(json.dumps(keys))
-    os.replace(partial, folder / UNIT_TESTS_RECORD)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(keys))
+        os.replace(partial, folder / UNIT_TESTS_RECORD)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def _unit_test_record(folder: Path) -> list[str]:
