@@ -80,7 +80,8 @@ def test_unit_tests_run_once_per_project_and_engine_on_a_machine(tmp_path):
     assert not build_scope.unit_tests_passed("k0", record)
     build_scope.record_unit_tests_passed(key, record)
     assert build_scope.unit_tests_passed(key, record)
-    assert [p.name for p in record.iterdir()] == [build_scope.UNIT_TESTS_RECORD]
+    assert sorted(p.name for p in record.iterdir()) == [f".{build_scope.UNIT_TESTS_RECORD}.lock",
+                                                         build_scope.UNIT_TESTS_RECORD]  # no partial file left
     # a folder it cannot write keeps no record, and the build goes on
     blocked = tmp_path / "a file, not a folder"
     blocked.write_text("")
@@ -196,7 +197,12 @@ def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, s
     passed_before = build_scope.unit_tests_passed(unit_key, UNIT_TESTS_RECORD_DIR)  # another test's build
     settings, scope = _night(monkeypatch, day)
     assert scope == "full"  # the first build runs every model, seed and data test
-    assert _kinds(settings) == {"model", "seed", "test"} | ({"unit_test"} if not passed_before else set())
+    # and the unit tests unless they passed here already (another worker's build may record
+    # them meanwhile: the build's own log line says what it decided)
+    unit_tests = settings.log_file.read_text().rsplit("dbt build scope: ", 1)[1].split("; unit tests ", 1)[1]
+    ran_unit_tests = unit_tests.startswith("run)")
+    assert not (passed_before and ran_unit_tests)
+    assert _kinds(settings) == {"model", "seed", "test"} | ({"unit_test"} if ran_unit_tests else set())
     assert build_scope.unit_tests_passed(unit_key, UNIT_TESTS_RECORD_DIR)  # passed now, if not before
     first_day, first_rows = _last_day(settings)
     assert first_day == day

@@ -153,16 +153,19 @@ def unit_tests_passed(key: str, folder: Path) -> bool:
 
 
 def record_unit_tests_passed(key: str, folder: Path) -> None:
-    """Add the key to the record; written whole and renamed into place, so a reader never sees
-    half a file (two builds finishing together may lose one key: its unit tests just run again).
-    A folder it cannot write (a read-only checkout) keeps no record: the unit tests run each time."""
-    keys = [k for k in _unit_test_record(folder) if k != key][-(UNIT_TESTS_KEPT - 1):] + [key]
+    """Add the key to the record: under a lock, so two builds finishing together keep both keys,
+    and written whole and renamed into place, so a reader never sees half a file. A folder it
+    cannot write (a read-only checkout) keeps no record: the unit tests run each time."""
+    from pipelines.locks import LockTimeout, file_lock
+
     partial = folder / f".{UNIT_TESTS_RECORD}.{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(keys))
-        os.replace(partial, folder / UNIT_TESTS_RECORD)
-    except OSError:
+        with file_lock(folder / f".{UNIT_TESTS_RECORD}.lock", wait_seconds=30):
+            keys = [k for k in _unit_test_record(folder) if k != key][-(UNIT_TESTS_KEPT - 1):] + [key]
+            partial.write_text(json.dumps(keys))
+            os.replace(partial, folder / UNIT_TESTS_RECORD)
+    except (OSError, LockTimeout):
         with contextlib.suppress(OSError):
             partial.unlink()
 
