@@ -125,12 +125,10 @@ def cmd_import_files(args, settings: Settings) -> int:
 def cmd_build(args, settings: Settings) -> int:
     from pipelines.runner import run_job
 
-    from pipelines.defs.jobs import FULL_BUILD
-
     if args.engine == "spark":
         return _build_on_spark(settings, verbose=args.verbose)
 
-    outcome = run_job(settings, "build_models", run_config=FULL_BUILD, verbose=args.verbose)
+    outcome = run_job(settings, "build_models", verbose=args.verbose)  # the job's own config: scope full
     if not outcome.success:
         return fail(outcome.error or "The build failed; see the log under TRAINSMART_HOME/logs.")
     return _models_built(settings)

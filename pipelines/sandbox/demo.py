@@ -85,10 +85,9 @@ LAND_ONLY = {"dbt_models": {"config": {"scope": "skip"}}}
 
 
 def build_with_checks(settings, verbose: bool) -> int:
-    from pipelines.defs.jobs import FULL_BUILD
     from pipelines.runner import run_job
 
-    outcome = run_job(settings, "build_models", run_config=FULL_BUILD, verbose=verbose)
+    outcome = run_job(settings, "build_models", verbose=verbose)  # the job's own config: scope full
     if not outcome.success:
         print(outcome.error, file=sys.stderr)
         return 1
