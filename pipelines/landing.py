@@ -98,14 +98,14 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, source: str, activity_ids: Sequ
     return len(activity_ids)
 
 
-def _sample_column(values: Sequence[Any] | None, n: int, kind: type) -> numpy.ndarray:
+def _sample_column(values: Sequence[Any] | None, n: int, dtype: type) -> numpy.ndarray:
     """One stream as a NumPy column: typed (DuckDB scans it whole) unless a sample is missing;
     then objects, whose None DuckDB reads as NULL. The SQL casts either to the column's type."""
     if values is None:
         return numpy.full(n, None, dtype=object)
     if None not in values:
         try:
-            return numpy.asarray(values, dtype=numpy.float64 if kind is float else numpy.bool_)
+            return numpy.asarray(values, dtype=dtype)
         except (TypeError, ValueError):
             pass  # not numbers: let DuckDB's cast say what is wrong, as before
     return numpy.array(values, dtype=object)
@@ -133,7 +133,7 @@ def replace_stream(
             values = streams.get(key)
             if values is not None and len(values) != n:
                 raise ValueError(f"stream {key} of activity {activity_id} has {len(values)} samples, expected {n}")
-            columns[key] = _sample_column(values, n, bool if key == "moving" else float)
+            columns[key] = _sample_column(values, n, numpy.bool_ if key == "moving" else numpy.float64)
         con.register(STREAM_SCAN, columns)
         try:
             con.execute(

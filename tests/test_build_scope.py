@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 
 import duckdb
@@ -162,6 +163,13 @@ def test_a_roster_writes_one_profile_row_per_athlete_with_a_strava_id(home, monk
         con.close()
 
 
+def logged_builds(settings) -> list[tuple[str, str]]:
+    """(scope, "run" or "not run" for the unit tests) of every build in the run log, oldest first:
+    what each build decided, as the dbt asset logs it."""
+    return re.findall(r"dbt build scope: (\w+) \(as of [-\d]+; unit tests (run|not run)\)",
+                      settings.log_file.read_text())
+
+
 def _night(monkeypatch, day: dt.date):
     from pipelines.runner import run_job
 
@@ -169,9 +177,7 @@ def _night(monkeypatch, day: dt.date):
     settings = load_settings()
     outcome = run_job(settings, "sync_and_build")
     assert outcome.success, outcome.error
-    logged = settings.log_file.read_text()
-    scope = logged.rsplit("dbt build scope: ", 1)[1].split(" ", 1)[0]
-    return settings, scope
+    return settings, logged_builds(settings)[-1][0]
 
 
 def _last_day(settings) -> tuple[dt.date, int]:
@@ -199,8 +205,7 @@ def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, s
     assert scope == "full"  # the first build runs every model, seed and data test
     # and the unit tests unless they passed here already (another worker's build may record
     # them meanwhile: the build's own log line says what it decided)
-    unit_tests = settings.log_file.read_text().rsplit("dbt build scope: ", 1)[1].split("; unit tests ", 1)[1]
-    ran_unit_tests = unit_tests.startswith("run)")
+    ran_unit_tests = logged_builds(settings)[-1][1] == "run"
     assert not (passed_before and ran_unit_tests)
     assert _kinds(settings) == {"model", "seed", "test"} | ({"unit_test"} if ran_unit_tests else set())
     assert build_scope.unit_tests_passed(unit_key, UNIT_TESTS_RECORD_DIR)  # passed now, if not before

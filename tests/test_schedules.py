@@ -4,7 +4,6 @@ weekly job runs end to end (local Strava API -> DuckDB -> dbt -> report -> loopb
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 
 import dagster as dg
@@ -12,6 +11,7 @@ import duckdb
 
 from pipelines.athlete import athlete_timezone
 from pipelines.config import load_settings
+from tests.test_build_scope import logged_builds
 from tests.test_report_delivery import smtp_server  # noqa: F401 - the loopback SMTP fixture
 
 
@@ -78,8 +78,7 @@ def test_weekly_job_end_to_end_sends_once(make_fake, small_athlete, smtp_server,
     assert again.success, again.error
     assert len(inbox.received) == 1, "a re-run of the schedule must not send the week again"
     # each run builds as the schedule launches it: every model and every test, unit tests included
-    builds = re.findall(r"dbt build scope: (\w+) \(as of [-\d]+; unit tests (run|not run)\)", settings.log_file.read_text())
-    assert builds == [("full", "run"), ("full", "run")]
+    assert logged_builds(settings) == [("full", "run"), ("full", "run")]
 
     import io
 
