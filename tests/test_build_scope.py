@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import shutil
 
@@ -170,6 +171,16 @@ def logged_builds(settings) -> list[tuple[str, str]]:
                       settings.log_file.read_text())
 
 
+def _observations_and_warnings(settings) -> tuple[int, int]:
+    """Asset observations and warnings in the event log of the last run."""
+    from pipelines.runner import cli_instance
+
+    with cli_instance(settings) as instance:
+        entries = instance.all_logs(instance.get_runs(limit=1)[0].run_id)
+    observations = sum(1 for e in entries if e.dagster_event and e.dagster_event.event_type_value == "ASSET_OBSERVATION")
+    return observations, sum(1 for e in entries if e.level >= logging.WARNING)
+
+
 def _night(monkeypatch, day: dt.date):
     from pipelines.runner import run_job
 
@@ -211,6 +222,10 @@ def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, s
     assert build_scope.unit_tests_passed(unit_key, UNIT_TESTS_RECORD_DIR)  # passed now, if not before
     first_day, first_rows = _last_day(settings)
     assert first_day == day
+    # the data tests' results are counted in one line, not recorded as some 440 Dagster events
+    data_tests = sum(1 for n in load_manifest()["nodes"].values() if n["resource_type"] == "test")
+    assert f"dbt data tests: {data_tests} results, none failed" in settings.log_file.read_text()
+    assert _observations_and_warnings(settings) == (0, 0)
 
     settings, scope = _night(monkeypatch, day + dt.timedelta(days=1))  # nothing new upstream
     assert scope == "models"

@@ -13,8 +13,8 @@ report_assets = dg.AssetSelection.groups("report")
 # and carry no asset checks: Dagster records a "planned" event per check at the start of
 # every run (about 5 s for 160 checks), which a quiet night, running no test, does not
 # need; on a night with new data the data tests still run and fail the run, their results
-# logged as observations. `trainsmart build` and the weekly job build everything, unit tests
-# included, with every dbt test as an asset check.
+# counted in one log line (models/assets.py). `trainsmart build` and the weekly job build
+# everything, unit tests included, with every dbt test as an asset check.
 FULL_BUILD = {"ops": {"dbt_models": {"config": {"scope": "full"}}}}
 export_import_asset = dg.AssetSelection.assets(["imports", "strava_export"])
 files_import_asset = dg.AssetSelection.assets(["imports", "device_files"])

@@ -113,16 +113,12 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: B
         # one stable target folder under TRAINSMART_HOME (dagster-dbt would leave a new ~10 MB
         # folder in the checkout per run); stable also lets dbt parse partially
         target = settings.home / "dbt" / "target"
-        tests_passed = 0
         args = build_scope.dbt_args(scope, MANIFEST, unit_tests=unit_tests)
-        for event in dbt.cli(["build", "--vars", json.dumps(dbt_vars), *args], context=context,
-                             target_path=target).stream():
-            if _is_test_observation(event):
-                tests_passed += 1  # a failing test fails the build (stream() raises at its end)
-                continue
-            yield event
-        if tests_passed:
-            context.log.info(f"dbt tests passed: {tests_passed} results (the nightly job records no asset checks)")
+        invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars), *args], context=context, target_path=target)
+        tests = DbtTestCount()
+        yield from _asset_events(invocation, context, tests)
+        if tests.results:
+            context.log.info(tests.summary())
         if unit_tests:
             build_scope.record_unit_tests_passed(unit_key, UNIT_TESTS_RECORD_DIR)
         con = warehouse.connect_writer(settings.db_path)
@@ -135,13 +131,39 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: B
         context.log.info(f"published the snapshot in {time.monotonic() - started:.2f} s")
 
 
-def _is_test_observation(event) -> bool:
-    """In a job without asset checks dagster-dbt reports each passed dbt test as an observation
-    of every model the test reads: some 200 events (about 40 ms each to record) that say no
-    more than the build's success."""
-    if not isinstance(event, dg.AssetObservation):
-        return False
-    return str(event.metadata.get("unique_id", "")).startswith(("test.", "unit_test."))
+class DbtTestCount:
+    """The dbt test results of a build without asset checks, counted instead of recorded."""
+
+    def __init__(self):
+        self.results = 0
+        self.warned: list[str] = []
+
+    def add(self, raw_event: dict) -> None:
+        self.results += 1
+        if raw_event["data"].get("status") == "warn":
+            self.warned.append(raw_event["data"]["node_info"].get("node_name", "?"))
+
+    def summary(self) -> str:
+        warned = f", {len(self.warned)} warned: {', '.join(self.warned)}" if self.warned else ""
+        return f"dbt data tests: {self.results} results, none failed{warned} (this job records no asset checks)"
+
+
+def _asset_events(invocation, context: dg.AssetExecutionContext, tests: DbtTestCount):
+    """dagster-dbt's events for the models and seeds. In a job without asset checks (nightly,
+    imports) it would record each dbt test as a warning plus an observation of every model
+    the test reads: some 440 events per data build, each a write to Dagster's event log, that
+    say no more than the build's success. Those are counted instead; a failing test still
+    fails the build (the stream raises at its end)."""
+    checks = bool(context.selected_asset_check_keys)
+    for event in invocation.stream_raw_events():
+        unique_id = event.raw_event["data"].get("node_info", {}).get("unique_id") or ""
+        if not checks and unique_id.startswith(("test.", "unit_test.")):
+            if event.is_result_event:
+                tests.add(event.raw_event)
+            continue
+        yield from event.to_default_asset_events(
+            manifest=invocation.manifest, dagster_dbt_translator=invocation.dagster_dbt_translator,
+            context=context, target_path=invocation.target_path, project=invocation.project)
 
 
 defs = dg.Definitions(
