@@ -15,6 +15,10 @@ from pipelines.config import DBT_PROJECT_DIR, beside_interpreter
 from pipelines.locks import file_lock
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+# dbt's own dbt.log at info, not debug: every node's result and every error, without the
+# text of each SQL statement, whose logging took a tenth of a build's CPU (0.8 of 7.9 s for
+# the sample athlete). DBT_LOG_LEVEL_FILE=debug brings the statements back.
+os.environ.setdefault("DBT_LOG_LEVEL_FILE", "info")
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
