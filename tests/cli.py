@@ -1,12 +1,12 @@
-"""The real `trainsmart` command in a subprocess, with the test's environment."""
+"""The real `trainsmart` command in its own process, with the test's environment; started
+from the worker's warm interpreter (tests/warm_python.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+
+from tests.warm_python import run_module
 
 
 def trainsmart(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=timeout)
+    return run_module("pipelines.cli", list(args), timeout)

@@ -1,5 +1,6 @@
-"""`dbt build` of a test database as the pipeline runs it: the same executable, the as-of date
-as TRAINSMART_AS_OF (not a var), none of the athlete's own settings.
+"""`dbt build` of a test database as the pipeline runs it: this environment's dbt (started
+from the worker's warm interpreter, tests/warm_python.py), the as-of date as TRAINSMART_AS_OF
+(not a var), none of the athlete's own settings.
 
 Every build parses partially from one seed (PARSE_SEED): dbt keeps a parse only for the same
 profile, and the database path is part of it, so each build runs in its database's folder
@@ -17,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from pipelines.config import DBT_PROJECT_DIR
-from pipelines.defs.models.project import dbt_executable
+from tests.warm_python import run_module
 
 
 # set per session by conftest (shared by the xdist workers); None: every build parses on its own
@@ -43,11 +44,13 @@ def dbt_build(db_path: Path, workdir: Path, as_of: dt.date, unit_tests: bool = F
     if PARSE_SEED is not None and PARSE_SEED.exists() and not parse.exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PARSE_SEED, parse)
-    proc = subprocess.run(
-        [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+    # dbt.cli.main is the module behind this environment's `dbt` executable (dbt_executable())
+    proc = run_module(
+        "dbt.cli.main",
+        ["build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(target), "--log-path", str((workdir / "logs").absolute()),
          *(["--exclude", " ".join(excluded)] if excluded else [])],
-        env=dbt_env(Path(db_path.name), as_of), capture_output=True, text=True, cwd=db_path.parent,
+        timeout=600, env=dbt_env(Path(db_path.name), as_of), cwd=db_path.parent,
     )
     if PARSE_SEED is not None and proc.returncode == 0 and parse.exists():
         _share(parse, PARSE_SEED)
