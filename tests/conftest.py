@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 
 import pytest
 
@@ -34,17 +35,35 @@ def small_athlete():
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    """An empty TRAINSMART_HOME with the DB inside; no real Strava or Garmin settings leak in."""
+def home(tmp_path, tmp_path_factory, monkeypatch):
+    """An empty TRAINSMART_HOME with the DB inside; no real Strava or Garmin settings leak in.
+
+    It is the same folder for every test of this worker, emptied first, except for dbt's
+    parse of the project (dbt/target/partial_parse.msgpack): dbt keeps a parse only for the
+    same database path, and a full parse cost 2-3 s of each test's first build. dbt itself
+    checks that the project, vars and environment the parse read are unchanged."""
     for key in list(os.environ):
         if key.startswith(("STRAVA_", "GARMIN_", "ATHLETE_", "SMTP_", "REPORT_")) or key == "TRAINSMART_AS_OF":
             monkeypatch.delenv(key, raising=False)
     # no real Garmin key file (~/.config/garmin/connect-personal-api-key) leaks in either
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
-    monkeypatch.setenv("TRAINSMART_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TRAINSMART_DB", str(tmp_path / "home" / "training.duckdb"))
+    folder = emptied_but_dbt_parse(tmp_path_factory.getbasetemp() / "home")
+    monkeypatch.setenv("TRAINSMART_HOME", str(folder))
+    monkeypatch.setenv("TRAINSMART_DB", str(folder / "training.duckdb"))
     monkeypatch.chdir(tmp_path)  # no stray .env from the repository
-    return tmp_path / "home"
+    return folder
+
+
+def emptied_but_dbt_parse(folder):
+    """`folder` with nothing in it but dbt/target/partial_parse.msgpack, if it had one (then
+    it exists; otherwise not, as a new TRAINSMART_HOME)."""
+    parse = folder / "dbt" / "target" / "partial_parse.msgpack"
+    kept = parse.read_bytes() if parse.exists() else None
+    shutil.rmtree(folder, ignore_errors=True)
+    if kept is not None:
+        parse.parent.mkdir(parents=True)
+        parse.write_bytes(kept)
+    return folder
 
 
 @pytest.fixture

@@ -68,12 +68,12 @@ def _land(db_path: Path, small_athlete) -> None:
 
 
 @pytest.fixture
-def exported(home, small_athlete, monkeypatch) -> tuple[Path, Path]:
+def exported(home, small_athlete, monkeypatch, tmp_path) -> tuple[Path, Path]:
     settings = load_settings()
     _land(settings.db_path, small_athlete)
     with writer_lock(settings.db_path):
         publish_snapshot(settings.db_path, settings.snapshot_path)
-    out = home.parent / "export"
+    out = tmp_path / "export"
     proc = trainsmart("export-raw", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "hive-partitioned" in proc.stderr
@@ -136,7 +136,7 @@ def assert_export_equals_raw(db_path: Path, out: Path) -> None:
         con.close()
 
 
-def test_export_replaces_an_earlier_export_and_refuses_other_folders(exported, home):
+def test_export_replaces_an_earlier_export_and_refuses_other_folders(exported):
     _, out = exported
     stale = out / "activities" / "athlete_id=1"
     stale.mkdir()
@@ -145,7 +145,7 @@ def test_export_replaces_an_earlier_export_and_refuses_other_folders(exported, h
     assert not stale.exists()  # replaced whole, not merged
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".export.")]  # no temporary folders left
 
-    other = home.parent / "photos"
+    other = out.parent / "photos"
     other.mkdir()
     (other / "holiday.jpg").write_text("x")
     proc = trainsmart("export-raw", str(other))
@@ -175,8 +175,8 @@ def test_an_export_removes_what_failed_exports_left_hours_ago(exported):
     assert all(p.exists() for p in running)
 
 
-def test_export_without_data_says_what_to_do(home):
-    proc = trainsmart("export-raw", str(home.parent / "export"))
+def test_export_without_data_says_what_to_do(home, tmp_path):
+    proc = trainsmart("export-raw", str(tmp_path / "export"))
     assert proc.returncode == 1
     assert "trainsmart sync" in proc.stderr.splitlines()[-1]
     assert "Traceback" not in proc.stderr
@@ -228,7 +228,7 @@ def test_the_export_job_runs_athletes_side_by_side_in_two_processes(home, small_
     with writer_lock(settings.db_path):
         publish_snapshot(settings.db_path, settings.snapshot_path)
     dagster_home = home / "dagster"
-    dagster_home.mkdir(parents=True)
+    dagster_home.mkdir(parents=True, exist_ok=True)
     with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
         job = dg.reconstructable(export_raw_parquet_job)
         assert job.get_definition().executor_def.name == "multiprocess"

@@ -415,7 +415,7 @@ def test_an_empty_warehouse_renders(home, monkeypatch):
     from pipelines.report import render_report
 
     settings = load_settings()
-    settings.db_path.parent.mkdir(parents=True)
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(settings.db_path))
     for table, ddl in fixture.MART_DDL.items():
         con.execute(f"create table main.{table} ({ddl})")
