@@ -199,10 +199,15 @@ def _last_day(settings) -> tuple[dt.date, int]:
         con.close()
 
 
-def _kinds(settings) -> set[str]:
-    """What the last `dbt build` ran: model, seed, test, unit_test."""
+def _ran(settings) -> set[str]:
+    """The unique ids of what the last `dbt build` ran (its run_results.json)."""
     results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
-    return {r["unique_id"].split(".")[0] for r in results["results"]}
+    return {r["unique_id"] for r in results["results"]}
+
+
+def _kinds(unique_ids: set[str]) -> set[str]:
+    """model, seed, test, unit_test."""
+    return {uid.split(".")[0] for uid in unique_ids}
 
 
 def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, small_athlete, monkeypatch, tmp_path):
@@ -218,7 +223,7 @@ def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, s
     # them meanwhile: the build's own log line says what it decided)
     ran_unit_tests = logged_builds(settings)[-1][1] == "run"
     assert not (passed_before and ran_unit_tests)
-    assert _kinds(settings) == {"model", "seed", "test"} | ({"unit_test"} if ran_unit_tests else set())
+    assert _kinds(_ran(settings)) == {"model", "seed", "test"} | ({"unit_test"} if ran_unit_tests else set())
     assert build_scope.unit_tests_passed(unit_key, UNIT_TESTS_RECORD_DIR)  # passed now, if not before
     first_day, first_rows = _last_day(settings)
     assert first_day == day
@@ -230,10 +235,10 @@ def test_quiet_nights_move_the_marts_a_day_and_a_rerun_does_nothing(make_fake, s
     settings, scope = _night(monkeypatch, day + dt.timedelta(days=1))  # nothing new upstream
     assert scope == "models"
     assert _last_day(settings) == (day + dt.timedelta(days=1), first_rows + 1)
-    assert _kinds(settings) == {"model"}  # no tests, no seeds reloaded
-    results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
+    ran_ids = _ran(settings)
+    assert _kinds(ran_ids) == {"model"}  # no tests, no seeds reloaded
     # only the models the date reaches: staging (every activity's JSON) stays as it was
-    ran = {r["unique_id"].rsplit(".", 1)[1] for r in results["results"]}
+    ran = {uid.rsplit(".", 1)[1] for uid in ran_ids}
     kept = set(build_scope.date_independent_models(load_manifest()))
     assert {"stg_strava__activities", "stg_strava__streams", "int_activities_unified"} <= kept
     assert not ran & kept and "daily_training_load" in ran and "int_activities_categorized" in ran
