@@ -66,6 +66,8 @@ if child:
     del child, control, message, fds, request, pid
     import runpy
     runpy.run_module(module, run_name="__main__", alter_sys=True)
+else:
+    control.close()  # the worker closed its end: this interpreter's work is done
 """
 
 Warm = tuple[subprocess.Popen, socket.socket]
@@ -120,12 +122,12 @@ def run_module(module: str, args: list[str], timeout: float, env: dict | None = 
             for fd in (stdin, out_w, err_w):
                 os.close(fd)
         (pid,) = struct.unpack("!q", control.recv(8))
-        try:
-            out, err = _read_until_closed(out_r, err_r, time.monotonic() + timeout)
-        except subprocess.TimeoutExpired:
+        output = _read_until_closed(out_r, err_r, time.monotonic() + timeout)
+        if output is None:
             os.kill(pid, signal.SIGKILL)
             control.recv(8)  # its exit code: the next command's reply comes clean
-            raise subprocess.TimeoutExpired(argv, timeout) from None
+            raise subprocess.TimeoutExpired(argv, timeout)
+        out, err = output
         reply = control.recv(8)
         if not reply:
             raise RuntimeError("the warm interpreter of tests/warm_python.py ended")
@@ -138,8 +140,9 @@ def _text(data: bytes) -> str:
     return data.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _read_until_closed(out_fd: int, err_fd: int, deadline: float) -> tuple[bytes, bytes]:
-    """Both pipes read to their end (every writer gone), as `communicate` does."""
+def _read_until_closed(out_fd: int, err_fd: int, deadline: float) -> tuple[bytes, bytes] | None:
+    """Both pipes read to their end (every writer gone), as `communicate` does; None when the
+    deadline comes first."""
     chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
     with selectors.DefaultSelector() as sel:
         for fd in chunks:
@@ -148,7 +151,7 @@ def _read_until_closed(out_fd: int, err_fd: int, deadline: float) -> tuple[bytes
             while sel.get_map():
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise subprocess.TimeoutExpired([], 0)
+                    return None
                 for key, _ in sel.select(left):
                     data = os.read(key.fd, 1 << 16)
                     if data:
