@@ -35,7 +35,7 @@ import pytest
 
 from pipelines import profiles
 from pipelines.config import load_settings
-from pipelines.landing import replace_stream, upsert_activity
+from pipelines.landing import replace_stream, upsert_activities
 from pipelines.sandbox.sample_athlete import generate_sample_athlete
 from pipelines.warehouse import connect_writer
 from tests.dbt_build import dbt_build, query_rows
@@ -80,8 +80,7 @@ def land(db_path: Path, athletes: list[Athlete], settings) -> None:
         for a in athletes:
             con.execute("insert into raw.athlete values (?, ?, ?)",
                         [a.athlete_id, json.dumps(a.athlete_json), dt.datetime(2026, 11, 22, 12)])
-            for act in a.activities:
-                upsert_activity(con, "api", act)
+            upsert_activities(con, "api", a.activities)
             for activity_id, s in a.streams.items():
                 replace_stream(con, "api", activity_id, s, signature=None)
         con.execute("begin transaction")

@@ -199,7 +199,7 @@ class StravaSync:
                     self._delete([event.object_id])
                 else:
                     with transaction(self.con):
-                        self._land(activity)
+                        self._land([activity])
             store.mark(event.id, "applied")
             self.result.events_applied += 1
         self.progress(f"{self.result.events_applied} webhook events applied")
@@ -322,8 +322,7 @@ class StravaSync:
             end = not unseen or len(page) < PER_PAGE
             listed = [int(a["id"]) for a in page]
             with transaction(self.con):
-                for activity in unseen:
-                    self._land(activity)
+                self._land(unseen)
                 if end:
                     # whatever we hold after `after` that Strava did not list is gone
                     self._mark_missing(after, None, listed)
@@ -347,18 +346,23 @@ class StravaSync:
     def _who(self) -> str:
         return f"{self.athlete.key}: " if self.athlete else ""
 
-    def _land(self, activity: dict) -> None:
-        signature = landing.stream_signature(activity)
-        row = self.con.execute("select json, deleted_at from raw.activities where source = ? and activity_id = ?",
-                               [SOURCE, int(activity["id"])]).fetchone()
-        if row is not None and row[1] is None and json.loads(row[0]) == activity:
-            self.result.activities_unchanged += 1
-            return
-        landing.upsert_activity(self.con, SOURCE, activity, signature)
-        if row is None:
-            self.result.activities_new += 1
-        else:
-            self.result.activities_updated += 1
+    def _land(self, activities: list[dict]) -> None:
+        """Land a page (or one activity) in one upsert, counting new, updated and unchanged ones."""
+        held = {r[0]: r[1:] for r in self.con.execute(
+            "select activity_id, json, deleted_at from raw.activities where source = ? "
+            "and activity_id in (select unnest(?::bigint[]))", [SOURCE, [int(a["id"]) for a in activities]]).fetchall()}
+        changed = []
+        for activity in activities:
+            row = held.get(int(activity["id"]))
+            if row is not None and row[1] is None and json.loads(row[0]) == activity:
+                self.result.activities_unchanged += 1
+                continue
+            changed.append(activity)
+            if row is None:
+                self.result.activities_new += 1
+            else:
+                self.result.activities_updated += 1
+        landing.upsert_activities(self.con, SOURCE, changed)
 
     def _mark_missing(self, after: int, before: int | None, listed: list[int]) -> None:
         """Activities we hold with after < start < before that Strava did not list are deleted upstream."""
