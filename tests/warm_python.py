@@ -34,6 +34,13 @@ WARM_INTERPRETER = r"""
 import json, os, socket, struct, sys
 import dagster, dagster_dbt, duckdb, numpy, requests, stravalib
 import dbt.adapters.duckdb, dbt.cli.main
+# what Dagster imports only when a run opens its instance's storage (SQLAlchemy, Alembic:
+# 0.45 s of each job run), and the report's charts (matplotlib on Agg, as charts.py sets it)
+import dagster._core.storage.sqlite_storage, dagster._core.storage.event_log.sqlite
+import dagster._core.storage.runs.sqlite, dagster._core.storage.schedules.sqlite
+import matplotlib
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot
 
 control = socket.socket(fileno=int(sys.argv[1]))
 child = False
