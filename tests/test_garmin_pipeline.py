@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.config import load_settings
 from tests.cli import trainsmart
-from tests.conftest import END_DATE
+from tests.conftest import END_DATE, emptied_but_dbt_parse
 
 ACTIVITY_COLUMNS = """activity_id, athlete_id, sport_type, category, start_date_local, local_date, week_start,
     distance_km, moving_min, elevation_gain_m, average_heartrate, easy_min, moderate_min, hard_min,
@@ -74,24 +74,23 @@ def test_garmin_alone(make_garmin, small_watch):
 
 
 @pytest.fixture
-def strava_only_marts(make_fake, small_athlete, tmp_path_factory, monkeypatch):
-    """The Strava-only build of the same athlete, in its own home."""
-    home = tmp_path_factory.mktemp("strava-only")
-    monkeypatch.setenv("TRAINSMART_HOME", str(home))
-    monkeypatch.setenv("TRAINSMART_DB", str(home / "training.duckdb"))
+def strava_only_marts(make_fake, small_athlete, home, monkeypatch):
+    """The Strava-only build of the same athlete, read into memory; then the home is empty
+    again for the test, but for dbt's parse (a new home's first build would parse in full)."""
     monkeypatch.setenv("TRAINSMART_AS_OF", END_DATE.isoformat())
     fake = make_fake(small_athlete)
     done = trainsmart("sync")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Garmin skipped" in done.stderr
     fake.stop()
-    return marts(load_settings().snapshot_path)
+    built = marts(load_settings().snapshot_path)
+    emptied_but_dbt_parse(home)
+    return built
 
 
 def test_strava_and_garmin_together_count_each_workout_once(strava_only_marts, make_fake, make_garmin,
-                                                             small_athlete, small_watch, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRAINSMART_HOME", str(tmp_path / "both"))
-    monkeypatch.setenv("TRAINSMART_DB", str(tmp_path / "both" / "training.duckdb"))
+                                                             small_athlete, small_watch, home):
+    assert not (home / "training.duckdb").exists()  # nothing of the Strava-only build is left
     strava = make_fake(small_athlete)
     make_garmin(small_watch)
     done = trainsmart("sync")
