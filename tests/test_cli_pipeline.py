@@ -100,3 +100,20 @@ def test_dagster_loads_the_workspace():
                           cwd=os.path.dirname(os.path.dirname(__file__)), capture_output=True, text=True,
                           timeout=300, env=dict(os.environ, DAGSTER_HOME=os.environ.get("TRAINSMART_HOME", "/tmp")))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_the_run_log_goes_on_after_its_file_is_rotated_or_deleted(home):
+    """A long-lived process (dagster dev, the daemon) keeps the run logger between runs: once
+    the file is rotated away or deleted, the next run's lines go into a new file, not the old one."""
+    from pipelines.defs.logs import trainsmart_file_logger
+
+    log_file = load_settings().log_file
+    rotated = log_file.with_name(log_file.name + ".1")
+    trainsmart_file_logger.logger_fn(None).info("the first run")
+    log_file.rename(rotated)  # as logrotate does
+    trainsmart_file_logger.logger_fn(None).info("the second run")
+    assert "the second run" in log_file.read_text() and "the second run" not in rotated.read_text()
+    log_file.unlink()
+    trainsmart_file_logger.logger_fn(None).info("the third run")
+    lines = log_file.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("the third run")

@@ -2,6 +2,7 @@
 `dagster dev` and `--verbose`, and the CLI quiets it otherwise."""
 
 import logging
+import logging.handlers
 
 import dagster as dg
 
@@ -16,7 +17,10 @@ def trainsmart_file_logger(init_context) -> logging.Logger:
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
     if not any(getattr(h, "baseFilename", None) == str(path) for h in logger.handlers):
-        handler = logging.FileHandler(path)
+        # watched: the handler outlives a run in a long-lived process (dagster dev, the daemon);
+        # should the file be rotated or deleted meanwhile, the next line opens it again
+        # instead of going into the old, unlinked file
+        handler = logging.handlers.WatchedFileHandler(path)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
     return logger
