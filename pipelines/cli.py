@@ -267,9 +267,9 @@ def cmd_webhook(args, settings: Settings) -> int:
             raise ConfigError("Set STRAVA_WEBHOOK_VERIFY_TOKEN (any secret string) before serving the webhook receiver.")
         receiver = Receiver(EventStore(settings.home), settings.strava_webhook_verify_token, args.host, args.port)
         stop_on_interrupt()  # Ctrl-C and kill stop it even as a script's background job
-        print(f"Receiving Strava events at {receiver.url} (Ctrl-C stops); the next sync applies them.",
-              file=sys.stderr, flush=True)
-        try:
+        try:  # the line inside: a Ctrl-C sent as soon as it is read can land while print returns
+            print(f"Receiving Strava events at {receiver.url} (Ctrl-C stops); the next sync applies them.",
+                  file=sys.stderr, flush=True)
             receiver.serve_forever()
         except KeyboardInterrupt:
             pass

@@ -4,7 +4,9 @@ A shell script's background jobs (`cmd &`) and test-runner workers start their c
 with SIGINT ignored, and Python keeps that: Ctrl-C (or `kill -INT`) would never reach the
 command, and SIGTERM would end it without its cleanup. The commands that serve until
 stopped (`trainsmart webhook serve`, the sandbox's local APIs) call `stop_on_interrupt()`
-before they print that they are ready, since a caller may signal as soon as it reads that.
+before they print that they are ready, since a caller may signal as soon as it reads that,
+and print it inside the `try` that catches KeyboardInterrupt: the signal can land while
+print is still returning.
 """
 
 from __future__ import annotations

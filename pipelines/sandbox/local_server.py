@@ -104,8 +104,9 @@ class LocalServer:
         the servers' `main`. Both signals stop it even in a script's background job
         (pipelines/interrupts.py)."""
         stop_on_interrupt()
-        print(ready, flush=True)
         try:
+            # inside the try: a Ctrl-C sent as soon as the line is read can land while print returns
+            print(ready, flush=True)
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
