@@ -8,6 +8,7 @@ import sys
 
 from pipelines.config import load_settings
 from pipelines.strava.sync import run_sync
+from tests.cli import trainsmart
 
 
 def test_twenty_queries_during_a_running_sync(make_fake, small_athlete):
@@ -19,14 +20,13 @@ def test_twenty_queries_during_a_running_sync(make_fake, small_athlete):
         if activity.get("has_heartrate"):
             fake.edit_activity(int(activity["id"]), elapsed_time=activity["elapsed_time"] + 1)
 
-    env = dict(os.environ)
-    sync = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "sync", "--full"], env=env,
+    # the sync in a fresh interpreter of its own, in the background; the queries one after
+    # another, each its own `trainsmart sql` process (tests/cli.py)
+    sync = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "sync", "--full"], env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     answers, during = [], 0
     for i in range(20):
-        q = subprocess.run([sys.executable, "-m", "pipelines.cli", "sql",
-                            "select count(*) as n from raw.activities where deleted_at is null"],
-                           env=env, capture_output=True, text=True, timeout=120)
+        q = trainsmart("sql", "select count(*) as n from raw.activities where deleted_at is null", timeout=120)
         answers.append(q)
         during += sync.poll() is None
     out, err = sync.communicate(timeout=600)
