@@ -15,7 +15,6 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 import time
 
 import duckdb
@@ -26,6 +25,7 @@ from pipelines.garmin.errors import KEY_REJECTED, TOKEN_REVOKED, GarminError
 from pipelines.garmin.sync import BASELINE_DAYS, PAGE_LIMIT, WELLNESS_CHUNK_DAYS, run_garmin_sync
 from pipelines.sync_state import set_state
 from tests.conftest import GARMIN_KEY as KEY
+from tests import warm_python
 
 
 
@@ -180,15 +180,14 @@ def test_sync_killed_at_three_points_resumes_to_the_same_result(make_garmin, sho
         monkeypatch.setenv("TRAINSMART_DB", str(db))
         monkeypatch.setenv("TRAINSMART_HOME", str(db.parent))
         fake.reset_log()
-        proc = subprocess.Popen([sys.executable, "-c", SYNC_SCRIPT], env=dict(os.environ),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = warm_python.start(["-c", SYNC_SCRIPT], stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while len(fake.requests) < kill_after and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.001)
         proc.send_signal(signal.SIGKILL)
         assert proc.wait() == -signal.SIGKILL, f"the run finished before it could be killed ({where})"
         assert fake.requests[-1].kind == fake.requests[kill_after - 1].kind or where != "listing"
-        rerun = subprocess.run([sys.executable, "-c", SYNC_SCRIPT], env=dict(os.environ), capture_output=True, text=True)
+        rerun = warm_python.run(["-c", SYNC_SCRIPT], timeout=600)
         assert rerun.returncode == 0, rerun.stderr[-2000:]
         assert db_state(db) == want, f"killed in the {where} after {kill_after} requests"
         assert not fake.overlap_violations

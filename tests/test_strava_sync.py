@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import stat
 import subprocess
@@ -17,6 +16,7 @@ from pipelines.config import load_settings
 from pipelines.strava.errors import StravaError
 from pipelines.strava.sync import run_sync
 from pipelines.sync_state import get_state, set_state
+from tests import warm_python
 
 
 def landed(db_path) -> tuple[dict, dict]:
@@ -167,15 +167,14 @@ def test_sync_killed_at_any_point_resumes_to_the_same_result(make_fake, small_at
         monkeypatch.setenv("TRAINSMART_HOME", str(db.parent))
         monkeypatch.setenv("STRAVA_REFRESH_TOKEN", fake.current_refresh_token)
         fake.reset_log()
-        proc = subprocess.Popen([sys.executable, "-c", SYNC_SCRIPT], env=dict(os.environ),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = warm_python.start(["-c", SYNC_SCRIPT], stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while fake.api_request_count() < kill_after and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.001)
         proc.send_signal(signal.SIGKILL)
         assert proc.wait() == -signal.SIGKILL, "the run finished before it could be killed"
         # the re-run uses the refresh token the killed run stored (or the env one, if it died first)
-        rerun = subprocess.run([sys.executable, "-c", SYNC_SCRIPT], env=dict(os.environ), capture_output=True, text=True)
+        rerun = warm_python.run(["-c", SYNC_SCRIPT], timeout=600)
         assert rerun.returncode == 0, rerun.stderr[-2000:]
         assert _db_state(db) == want, f"killed after {kill_after} requests"
 

@@ -3,20 +3,23 @@ test worker that has already imported Dagster, dbt and the other heavy libraries
 of every `trainsmart` start, 1.5 s of every `dbt` start).
 
 Each command is still its own process, forked from that interpreter: the test's argv,
-environment, working directory and pipes, the real `python -m MODULE`, its exit code and its
-normal shutdown. Only third-party imports are shared; nothing of `pipelines` is imported
-before the fork, since its definitions read the environment (the Strava and Garmin
-resources). Tests of how a process starts or ends (signals, leftover children) start a
-fresh interpreter themselves; TRAINSMART_TEST_COLD_START=1 sends every command through one.
+environment, working directory and pipes, the real `python -m MODULE` (or `-c CODE`), its
+exit code and its normal shutdown, or its death by a signal. `run` waits for it, as
+subprocess.run; `start` does not, as subprocess.Popen (a sync to kill halfway). Only
+third-party imports are shared; nothing of `pipelines` is imported before the fork, since
+its definitions read the environment (the Strava and Garmin resources). Tests of how a
+process starts (Ctrl-C in a background job, leftover children, a sync overlapping queries)
+start a fresh interpreter themselves; TRAINSMART_TEST_COLD_START=1 sends every command
+through one.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
 import locale
 import os
+import select
 import selectors
 import signal
 import socket
@@ -25,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Iterator
 
 # Runs in the warm interpreter. It answers one request at a time: the request is the command
 # (module, argv, environment, working directory) and its stdin, stdout and stderr as passed
@@ -60,8 +62,9 @@ while True:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.argv = ["-m", *request["args"]]
-        sys.path[0] = os.getcwd()  # as `python -m` has it
+        option, target, *args = request["argv"]  # ["-m", MODULE, ...] or ["-c", CODE, ...]
+        sys.argv = [option, *args]
+        sys.path[0] = os.getcwd() if option == "-m" else ""  # as `python -m` / `python -c` have it
         break
     for fd in fds:
         os.close(fd)
@@ -69,10 +72,12 @@ while True:
     _, status = os.waitpid(pid, 0)
     control.sendall(struct.pack("!q", os.waitstatus_to_exitcode(status)))
 if child:
-    module = request["module"]
-    del child, control, message, fds, request, pid
-    import runpy
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    del child, control, message, fds, request, pid, args
+    if option == "-m":
+        import runpy
+        runpy.run_module(target, run_name="__main__", alter_sys=True)
+    else:
+        exec(compile(target, "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
 else:
     control.close()  # the worker closed its end: this interpreter's work is done
 """
@@ -82,9 +87,8 @@ _idle: list[Warm] = []  # warm interpreters not serving a command now (threads m
 _idle_lock = threading.Lock()
 
 
-@contextlib.contextmanager
-def _interpreter() -> Iterator[Warm]:
-    """An idle warm interpreter of this worker, started when none is idle; back to idle after."""
+def _interpreter() -> Warm:
+    """An idle warm interpreter of this worker, started when none is idle (_release gives it back)."""
     with _idle_lock:
         warm = _idle.pop() if _idle else None
     if warm is None or warm[0].poll() is not None:
@@ -95,7 +99,10 @@ def _interpreter() -> Iterator[Warm]:
         theirs.close()
         warm = (proc, ours)
         atexit.register(_stop, proc, ours)
-    yield warm
+    return warm
+
+
+def _release(warm: Warm) -> None:
     with _idle_lock:
         _idle.append(warm)
 
@@ -108,38 +115,103 @@ def _stop(proc: subprocess.Popen, control: socket.socket) -> None:
         proc.kill()
 
 
+class WarmProcess:
+    """`python ARGS` forked from a warm interpreter, not waited for: what the tests use of
+    subprocess.Popen (pid, returncode, poll, wait, send_signal, kill, communicate), text mode.
+    The interpreter serves no other command until this one has ended."""
+
+    def __init__(self, python_args: list[str], env: dict | None = None, cwd: str | os.PathLike | None = None,
+                 stdout: int = subprocess.PIPE, stderr: int = subprocess.PIPE):
+        self.args = [sys.executable, *python_args]
+        self.returncode: int | None = None
+        self._warm = _interpreter()
+        ends, self._pipes = [], []
+        for choice in (stdout, stderr):
+            if choice == subprocess.PIPE:
+                read, write = os.pipe()
+                self._pipes.append(read)
+                ends.append(write)
+            else:
+                self._pipes.append(None)
+                ends.append(os.open(os.devnull, os.O_WRONLY))
+        stdin = os.open(os.devnull, os.O_RDONLY)
+        request = json.dumps({"argv": python_args, "env": dict(os.environ) if env is None else env,
+                              "cwd": os.fspath(cwd) if cwd is not None else os.getcwd()})
+        try:
+            socket.send_fds(self._warm[1], [request.encode()], [stdin, *ends])
+        finally:
+            for fd in (stdin, *ends):
+                os.close(fd)
+        (self.pid,) = struct.unpack("!q", self._warm[1].recv(8))
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._warm[1]], [], [], 0)[0]:
+            self._reap()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self._warm[1]], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            self._reap()
+        return self.returncode
+
+    def _reap(self) -> None:
+        reply = self._warm[1].recv(8)
+        if not reply:
+            raise RuntimeError("the warm interpreter of tests/warm_python.py ended")
+        (self.returncode,) = struct.unpack("!q", reply)
+        _release(self._warm)
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def communicate(self, timeout: float | None = None) -> tuple[str | None, str | None]:
+        """Both outputs read to their end, then the exit code; TimeoutExpired when the output
+        has not ended by `timeout` (the command goes on, as with Popen)."""
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        output = _read_until_closed([fd for fd in self._pipes if fd is not None], deadline)
+        if output is None:
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        self.wait(max(0.0, deadline - time.monotonic()))
+        texts = iter(_text(b) for b in output)
+        return tuple(next(texts) if fd is not None else None for fd in self._pipes)
+
+
+def start(python_args: list[str], env: dict | None = None, cwd: str | os.PathLike | None = None,
+          stdout: int = subprocess.PIPE, stderr: int = subprocess.PIPE):
+    """`python ARGS` ("-m", MODULE, ... or "-c", CODE, ...) started from this worker's warm
+    interpreter, as subprocess.Popen(..., text=True) starts it; a fresh interpreter with
+    TRAINSMART_TEST_COLD_START=1."""
+    if os.environ.get("TRAINSMART_TEST_COLD_START") == "1":
+        return subprocess.Popen([sys.executable, *python_args], env=env, cwd=cwd, stdout=stdout, stderr=stderr,
+                                stdin=subprocess.DEVNULL, text=True)
+    return WarmProcess(python_args, env, cwd, stdout, stderr)
+
+
+def run(python_args: list[str], timeout: float, env: dict | None = None,
+        cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:
+    """`python ARGS` to its end, output captured as text, as `subprocess.run(...,
+    capture_output=True, text=True, timeout=...)` gives it (killed at the timeout)."""
+    proc = start(python_args, env, cwd)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 def run_module(module: str, args: list[str], timeout: float, env: dict | None = None,
                cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:
     """`python -m MODULE ARGS` with `env` (default: this process's environment) in `cwd`
-    (default: this one), output captured as text, as `subprocess.run(..., capture_output=True,
-    text=True)` gives it."""
-    argv = [sys.executable, "-m", module, *args]
-    env = dict(os.environ) if env is None else env
-    cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
-    if os.environ.get("TRAINSMART_TEST_COLD_START") == "1":
-        return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    with _interpreter() as (_, control):
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        stdin = os.open(os.devnull, os.O_RDONLY)
-        request = json.dumps({"module": module, "args": args, "env": env, "cwd": cwd})
-        try:
-            socket.send_fds(control, [request.encode()], [stdin, out_w, err_w])
-        finally:
-            for fd in (stdin, out_w, err_w):
-                os.close(fd)
-        (pid,) = struct.unpack("!q", control.recv(8))
-        output = _read_until_closed(out_r, err_r, time.monotonic() + timeout)
-        if output is None:
-            os.kill(pid, signal.SIGKILL)
-            control.recv(8)  # its exit code: the next command's reply comes clean
-            raise subprocess.TimeoutExpired(argv, timeout)
-        out, err = output
-        reply = control.recv(8)
-        if not reply:
-            raise RuntimeError("the warm interpreter of tests/warm_python.py ended")
-        (code,) = struct.unpack("!q", reply)
-        return subprocess.CompletedProcess(argv, code, _text(out), _text(err))
+    (default: this one), as run() gives it."""
+    return run(["-m", module, *args], timeout, env, cwd)
 
 
 def _text(data: bytes) -> str:
@@ -147,12 +219,12 @@ def _text(data: bytes) -> str:
     return data.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _read_until_closed(out_fd: int, err_fd: int, deadline: float) -> tuple[bytes, bytes] | None:
-    """Both pipes read to their end (every writer gone), as `communicate` does; None when the
+def _read_until_closed(fds: list[int], deadline: float) -> list[bytes] | None:
+    """Each pipe read to its end (every writer gone), as `communicate` does; None when the
     deadline comes first."""
-    chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    chunks: dict[int, list[bytes]] = {fd: [] for fd in fds}
     with selectors.DefaultSelector() as sel:
-        for fd in chunks:
+        for fd in fds:
             sel.register(fd, selectors.EVENT_READ)
         try:
             while sel.get_map():
@@ -166,6 +238,6 @@ def _read_until_closed(out_fd: int, err_fd: int, deadline: float) -> tuple[bytes
                     else:
                         sel.unregister(key.fd)
         finally:
-            os.close(out_fd)
-            os.close(err_fd)
-    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])
+            for fd in fds:
+                os.close(fd)
+    return [b"".join(chunks[fd]) for fd in fds]
