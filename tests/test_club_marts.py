@@ -27,7 +27,6 @@ import copy
 import datetime as dt
 import json
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,12 +126,11 @@ def club(tmp_path_factory) -> Club:
         club_db.parent.mkdir()
         land(club_db, athletes, settings)
 
-    def build(db_path: Path):
-        return db_path, dbt_build(db_path, db_path.parent, AS_OF, data_tests=db_path == club_db)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:  # 2 shared cores
-        for db_path, proc in pool.map(build, [club_db, *singles.values()]):
-            assert proc.returncode == 0, f"{db_path}: {(proc.stdout + proc.stderr)[-4000:]}"
+    # one after another: the suite's other worker keeps the second core busy, and builds side
+    # by side would each need a warm interpreter of their own (tests/warm_python.py)
+    for db_path in (club_db, *singles.values()):
+        proc = dbt_build(db_path, db_path.parent, AS_OF, data_tests=db_path == club_db)
+        assert proc.returncode == 0, f"{db_path}: {(proc.stdout + proc.stderr)[-4000:]}"
     return Club(singles, club_db)
 
 
