@@ -50,6 +50,14 @@ def beside_interpreter(name: str) -> str:
     return str(beside) if beside.exists() else name
 
 
+def dbt_executable() -> str:
+    """The dbt every build runs: TRAINSMART_DBT when set (a wrapper around this environment's
+    dbt, say one that runs it under `nice`: dagster-dbt takes its version from the installed
+    dbt-core), else this environment's own, found even when its bin/ is not on PATH (systemd,
+    `.venv/bin/dagster dev`)."""
+    return os.environ.get("TRAINSMART_DBT") or beside_interpreter("dbt")
+
+
 def normalize_sex(value: str | None) -> str | None:
     """F/female -> 'F', M/male -> 'M' (any case); anything else is unspecified (None)."""
     v = (value or "").strip().lower()

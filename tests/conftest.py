@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "true"
 os.environ.setdefault("SILENCE_TOKEN_WARNINGS", "true")
+
+# The product's dbt builds (dagster-dbt runs TRAINSMART_DBT) start from this worker's warm
+# interpreters too, before any test imports the definitions (tests/warm_python.py)
+if os.environ.get("TRAINSMART_TEST_COLD_START") != "1":
+    from tests import warm_python
+
+    _warm_dbt = Path(tempfile.mkdtemp(prefix="trainsmart-warm-dbt-"))
+    atexit.register(shutil.rmtree, _warm_dbt, True)
+    os.environ["TRAINSMART_DBT"] = str(warm_python.serve_warm_dbt(_warm_dbt))
 
 END_DATE = dt.date(2026, 11, 22)  # a Sunday: the sample's last complete week ends here
 GARMIN_KEY = "garmin-test-key"

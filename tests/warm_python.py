@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 # Runs in the warm interpreter. It answers one request at a time: the request is the command
 # (module, argv, environment, working directory) and its stdin, stdout and stderr as passed
@@ -121,26 +122,27 @@ class WarmProcess:
     The interpreter serves no other command until this one has ended."""
 
     def __init__(self, python_args: list[str], env: dict | None = None, cwd: str | os.PathLike | None = None,
-                 stdout: int = subprocess.PIPE, stderr: int = subprocess.PIPE):
+                 stdout: int = subprocess.PIPE, stderr: int = subprocess.PIPE, fds: list[int] | None = None):
+        """`fds`: the command's stdin, stdout and stderr as they are (the caller closes them);
+        else stdin is /dev/null and stdout, stderr pipes or /dev/null as Popen's arguments say."""
         self.args = [sys.executable, *python_args]
         self.returncode: int | None = None
         self._warm = _interpreter()
-        ends, self._pipes = [], []
-        for choice in (stdout, stderr):
-            if choice == subprocess.PIPE:
-                read, write = os.pipe()
-                self._pipes.append(read)
-                ends.append(write)
-            else:
-                self._pipes.append(None)
-                ends.append(os.open(os.devnull, os.O_WRONLY))
-        stdin = os.open(os.devnull, os.O_RDONLY)
+        ours, self._pipes = [], [None, None]
+        if fds is None:
+            ours.append(os.open(os.devnull, os.O_RDONLY))
+            for i, choice in enumerate((stdout, stderr)):
+                if choice == subprocess.PIPE:
+                    self._pipes[i], write = os.pipe()
+                    ours.append(write)
+                else:
+                    ours.append(os.open(os.devnull, os.O_WRONLY))
         request = json.dumps({"argv": python_args, "env": dict(os.environ) if env is None else env,
                               "cwd": os.fspath(cwd) if cwd is not None else os.getcwd()})
         try:
-            socket.send_fds(self._warm[1], [request.encode()], [stdin, *ends])
+            socket.send_fds(self._warm[1], [request.encode()], fds if fds is not None else ours)
         finally:
-            for fd in (stdin, *ends):
+            for fd in ours:
                 os.close(fd)
         (self.pid,) = struct.unpack("!q", self._warm[1].recv(8))
 
@@ -212,6 +214,73 @@ def run_module(module: str, args: list[str], timeout: float, env: dict | None = 
     """`python -m MODULE ARGS` with `env` (default: this process's environment) in `cwd`
     (default: this one), as run() gives it."""
     return run(["-m", module, *args], timeout, env, cwd)
+
+
+# The product's own builds run `dbt` as a command (dagster-dbt starts TRAINSMART_DBT, else the
+# environment's dbt): in the suite, TRAINSMART_DBT is this stand-in. It hands its argv,
+# environment, working directory and stdin/stdout/stderr to the test worker, which forks
+# `python -m dbt.cli.main` from a warm interpreter, passes on Ctrl-C and kill, and ends as
+# that dbt ended. Python with -S: the stand-in itself imports only the standard library.
+WARM_DBT = r"""
+import json, os, signal, socket, struct, sys
+control = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+control.connect(SOCKET)
+request = {"argv": ["-m", "dbt.cli.main", *sys.argv[1:]], "env": dict(os.environ), "cwd": os.getcwd()}
+socket.send_fds(control, [json.dumps(request).encode()], [0, 1, 2])
+reply = control.recv(8)
+if not reply:
+    sys.exit("the test worker serving TRAINSMART_DBT (tests/warm_python.py) did not start dbt")
+(pid,) = struct.unpack("!q", reply)
+def forward(signum, frame):
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+signal.signal(signal.SIGINT, forward)
+signal.signal(signal.SIGTERM, forward)
+reply = control.recv(8)
+if not reply:
+    sys.exit("the test worker serving TRAINSMART_DBT (tests/warm_python.py) ended")
+(code,) = struct.unpack("!q", reply)
+if code < 0:  # ended by a signal: so does the stand-in
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
+
+
+def serve_warm_dbt(folder: Path) -> Path:
+    """Serve `dbt` commands from this process's warm interpreters; returns the stand-in
+    executable (folder/dbt) for TRAINSMART_DBT. The serving thread ends with the process."""
+    folder.mkdir(parents=True, exist_ok=True)
+    address = folder / "dbt.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(str(address))
+    listener.listen(16)
+    stand_in = folder / "dbt"
+    stand_in.write_text(f"#!{sys.executable} -S\nSOCKET = {str(address)!r}\n{WARM_DBT}")
+    stand_in.chmod(0o755)
+    threading.Thread(target=_accept, args=(listener,), daemon=True, name="warm-dbt").start()
+    return stand_in
+
+
+def _accept(listener: socket.socket) -> None:
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=_serve_dbt, args=(conn,), daemon=True).start()
+
+
+def _serve_dbt(conn: socket.socket) -> None:
+    with conn:
+        message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+        try:
+            request = json.loads(message)
+            proc = WarmProcess(request["argv"], request["env"], request["cwd"], fds=fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        conn.sendall(struct.pack("!q", proc.pid))
+        conn.sendall(struct.pack("!q", proc.wait()))
 
 
 def _text(data: bytes) -> str:

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.config import DBT_PROJECT_DIR, Settings, beside_interpreter
+from pipelines.config import DBT_PROJECT_DIR, Settings, dbt_executable
 from pipelines.errors import UserError
 from pipelines.exports.raw_parquet import MANIFEST, default_export_dir, export_raw
 from pipelines.locks import LockTimeout, file_lock
@@ -78,7 +78,7 @@ def dbt_env(settings: Settings, extra: dict | None = None) -> dict:
 
 def _dbt(args: list[str], workdir: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [beside_interpreter("dbt"), *args, "--target", "spark", "--project-dir", str(DBT_PROJECT_DIR),
+        [dbt_executable(), *args, "--target", "spark", "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(workdir / "target"),
          "--log-path", str(workdir / "logs")],
         env=env, cwd=workdir, capture_output=True, text=True)

@@ -44,7 +44,8 @@ class TrainsmartDbtCliResource(DbtCliResource):
     Before every `dbt build` it ran `dbt --version` in a subprocess (about 4 s: a whole dbt
     start-up) and loaded a dbt adapter with the project's macros in this process (about 1 s),
     which only serves column metadata we do not ask for. The dbt it runs is this
-    environment's own (`dbt_executable()`), so its version is the installed dbt-core's.
+    environment's own (`dbt_executable()`, or a wrapper of it), so its version is the
+    installed dbt-core's.
     """
 
     @cached_property

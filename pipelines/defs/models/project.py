@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from pipelines.config import DBT_PROJECT_DIR, beside_interpreter
+from pipelines.config import DBT_PROJECT_DIR, dbt_executable
 from pipelines.locks import file_lock
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -23,14 +23,9 @@ os.environ.setdefault("DBT_LOG_LEVEL_FILE", "info")
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def dbt_executable() -> str:
-    """dbt from this environment even when its bin/ is not on PATH (systemd, `.venv/bin/dagster dev`)."""
-    return beside_interpreter("dbt")
-
-
 @contextlib.contextmanager
 def _dbt_on_path():
-    """dagster-dbt's preparer runs `dbt` by name: this environment's dbt comes first on PATH meanwhile."""
+    """dagster-dbt's preparer runs `dbt` by name: the folder of dbt_executable() comes first on PATH meanwhile."""
     exe, old = Path(dbt_executable()), os.environ.get("PATH")
     if exe.is_absolute():
         os.environ["PATH"] = os.pathsep.join(p for p in (str(exe.parent), old) if p)
