@@ -44,6 +44,11 @@ import dagster._core.storage.runs.sqlite, dagster._core.storage.schedules.sqlite
 import matplotlib
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot
+# Every object so far lives as long as the interpreter: frozen, a forked command's garbage
+# collections never walk them (nor copy their memory pages by touching them). A fixture
+# `dbt build` of the sample athlete: 5.0 CPU-s forked unfrozen, 3.7 frozen, 5.3 cold.
+import gc
+gc.freeze()
 
 control = socket.socket(fileno=int(sys.argv[1]))
 child = False
