@@ -86,12 +86,14 @@ def breakdown(home: Path, log_offset: int, dbt_offset: int, start: float, end: f
                 info = json.loads(line)["info"]
                 events.setdefault(info["name"], dt.datetime.fromisoformat(info["ts"].replace("Z", "+00:00")).timestamp())
         dbt_started = events.get("MainReportVersion")
-        if dbt_started and "CommandCompleted" in events:
+        # CommandCompleted is a debug event; at dbt.log's info level the summary line is the last
+        dbt_ended = events.get("CommandCompleted") or events.get("StatsLine")
+        if dbt_started and dbt_ended:
             out["dbt process start-up"] = dbt_started - (run_step_start(text) or dbt_started)
             out["dbt parse"] = events.get("FoundStats", dbt_started) - dbt_started
-            out["dbt execution"] = events["CommandCompleted"] - events.get("FoundStats", dbt_started)
+            out["dbt execution"] = dbt_ended - events.get("FoundStats", dbt_started)
             out["partial parse"] = "no" if "UnableToPartialParse" in events else "yes"
-            out["after dbt (events, publish)"] = events_after(text, events["CommandCompleted"])
+            out["after dbt (events, publish)"] = events_after(text, dbt_ended)
         results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())
         out["dbt models (sum)"] = sum(r["execution_time"] for r in results["results"] if r["unique_id"].startswith("model."))
         out["dbt tests (sum)"] = sum(r["execution_time"] for r in results["results"]
