@@ -150,6 +150,13 @@ class WarmProcess:
             for fd in ours:
                 os.close(fd)
         (self.pid,) = struct.unpack("!q", self._warm[1].recv(8))
+        self._unread = True
+
+    def __del__(self) -> None:
+        # the pipes of a command whose output nobody read (as Popen's close when collected)
+        for fd in self._pipes if getattr(self, "_unread", False) else ():
+            if fd is not None:
+                os.close(fd)
 
     def poll(self) -> int | None:
         if self.returncode is None and select.select([self._warm[1]], [], [], 0)[0]:
@@ -182,6 +189,7 @@ class WarmProcess:
         has not ended by `timeout` (the command goes on, as with Popen)."""
         deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
         output = _read_until_closed([fd for fd in self._pipes if fd is not None], deadline)
+        self._unread = False  # read or not, the pipes are closed now
         if output is None:
             raise subprocess.TimeoutExpired(self.args, timeout)
         self.wait(max(0.0, deadline - time.monotonic()))
