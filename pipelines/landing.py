@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import duckdb
@@ -99,6 +100,37 @@ def upsert_activities(
         """,
         [source, list(rows), owners, blobs, sigs, now, now],
     )
+
+
+@dataclass
+class Comparison:
+    """How a page of activities compares with what is landed (compare_with_landed)."""
+
+    changed: list[int]  # positions of the new and the edited (or deleted, now back) activities
+    new: int
+    updated: int
+    unchanged: int
+
+
+def compare_with_landed(con: duckdb.DuckDBPyConnection, source: str, activities: Sequence[Mapping[str, Any]],
+                        activity_ids: Sequence[int]) -> Comparison:
+    """Which of `activities` (ids position by position) differ from their landed JSON, in one
+    query: a sync lands only those, and counts the others as unchanged."""
+    held = {r[0]: r[1:] for r in con.execute(
+        "select activity_id, json, deleted_at from raw.activities where source = ? "
+        "and activity_id in (select unnest(?::bigint[]))", [source, list(activity_ids)]).fetchall()}
+    result = Comparison([], 0, 0, 0)
+    for i, (activity, activity_id) in enumerate(zip(activities, activity_ids)):
+        row = held.get(activity_id)
+        if row is not None and row[1] is None and json.loads(row[0]) == activity:
+            result.unchanged += 1
+            continue
+        result.changed.append(i)
+        if row is None:
+            result.new += 1
+        else:
+            result.updated += 1
+    return result
 
 
 def mark_deleted(con: duckdb.DuckDBPyConnection, source: str, activity_ids: Sequence[int]) -> int:

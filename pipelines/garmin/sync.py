@@ -275,8 +275,7 @@ class GarminSync:
             page = self.api.get_json(ACTIVITIES_PATH, params, what="the activity list") or []
             self.result.pages += 1
             with transaction(self.con):
-                for activity in page:
-                    self._land(activity)
+                self._land(page)
                 listed.update(int(a["activityId"]) for a in page)
                 if len(page) < PAGE_LIMIT:
                     self._mark_missing(listing, listed)
@@ -292,23 +291,22 @@ class GarminSync:
             self.progress(f"Garmin page {self.result.pages}: {len(page)} activities back to "
                           f"{str(page[-1].get('startTimeLocal', ''))[:10]}")
 
-    def _land(self, activity: dict) -> None:
-        activity_id = int(activity["activityId"])
-        row = self.con.execute("select json, deleted_at from raw.activities where source = ? and activity_id = ?",
-                               [SOURCE, activity_id]).fetchone()
-        if row is not None and row[1] is None and json.loads(row[0]) == activity:
-            self.result.activities_unchanged += 1
-            return
-        self._learn_owner(activity.get("ownerId"))
-        owner = activity.get("ownerId", self.owner_id)
-        if owner is None and self.athlete is not None:
-            owner = self._known_owner()  # a roster athlete's rows always say whose they are
-        landing.upsert_activity(self.con, SOURCE, activity, signature(activity),
-                                activity_id=activity_id, athlete_id=int(owner) if owner is not None else None)
-        if row is None:
-            self.result.activities_new += 1
-        else:
-            self.result.activities_updated += 1
+    def _land(self, page: list[dict]) -> None:
+        """Land a page in one upsert, counting new, updated and unchanged activities."""
+        ids = [int(a["activityId"]) for a in page]
+        seen = landing.compare_with_landed(self.con, SOURCE, page, ids)
+        self.result.activities_new += seen.new
+        self.result.activities_updated += seen.updated
+        self.result.activities_unchanged += seen.unchanged
+        changed, owners = [page[i] for i in seen.changed], []
+        for activity in changed:
+            self._learn_owner(activity.get("ownerId"))
+            owner = activity.get("ownerId", self.owner_id)
+            if owner is None and self.athlete is not None:
+                owner = self._known_owner()  # a roster athlete's rows always say whose they are
+            owners.append(int(owner) if owner is not None else None)
+        landing.upsert_activities(self.con, SOURCE, changed, [signature(a) for a in changed],
+                                  activity_ids=[ids[i] for i in seen.changed], athlete_ids=owners)
 
     def _mark_missing(self, listing: dict, listed: set[int]) -> None:
         """Landed activities inside the listed window that Garmin no longer lists are deleted upstream

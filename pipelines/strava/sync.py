@@ -348,21 +348,11 @@ class StravaSync:
 
     def _land(self, activities: list[dict]) -> None:
         """Land a page (or one activity) in one upsert, counting new, updated and unchanged ones."""
-        held = {r[0]: r[1:] for r in self.con.execute(
-            "select activity_id, json, deleted_at from raw.activities where source = ? "
-            "and activity_id in (select unnest(?::bigint[]))", [SOURCE, [int(a["id"]) for a in activities]]).fetchall()}
-        changed = []
-        for activity in activities:
-            row = held.get(int(activity["id"]))
-            if row is not None and row[1] is None and json.loads(row[0]) == activity:
-                self.result.activities_unchanged += 1
-                continue
-            changed.append(activity)
-            if row is None:
-                self.result.activities_new += 1
-            else:
-                self.result.activities_updated += 1
-        landing.upsert_activities(self.con, SOURCE, changed)
+        seen = landing.compare_with_landed(self.con, SOURCE, activities, [int(a["id"]) for a in activities])
+        self.result.activities_new += seen.new
+        self.result.activities_updated += seen.updated
+        self.result.activities_unchanged += seen.unchanged
+        landing.upsert_activities(self.con, SOURCE, [activities[i] for i in seen.changed])
 
     def _mark_missing(self, after: int, before: int | None, listed: list[int]) -> None:
         """Activities we hold with after < start < before that Strava did not list are deleted upstream."""
