@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 import requests
 
-from pipelines.config import load_settings
+from pipelines.config import beside_interpreter, load_settings
 from tests.cli import trainsmart
 
 
@@ -39,7 +39,7 @@ def test_sync_command_lands_builds_and_keeps_secrets_off_the_terminal(make_fake,
     for secret in (initial_refresh, token["refresh_token"], token["access_token"], fake.client_secret):
         assert secret not in output
     # the build ran TRAINSMART_DBT when set (in the suite: its warm dbt, tests/warm_python.py)
-    dbt = os.environ.get("TRAINSMART_DBT") or os.path.join(os.path.dirname(sys.executable), "dbt")
+    dbt = os.environ.get("TRAINSMART_DBT") or beside_interpreter("dbt")
     assert f"Running dbt command: `{dbt} build " in settings.log_file.read_text()
 
     status = trainsmart("status")
