@@ -31,8 +31,9 @@ import time
 from pathlib import Path
 
 # Runs in the warm interpreter. It answers one request at a time: the request is the command
-# (module, argv, environment, working directory) and its stdin, stdout and stderr as passed
-# file descriptors; it sends back the child's pid, then its exit code once it has ended.
+# (python's arguments, "-m MODULE ..." or "-c CODE ...", its environment and working
+# directory) and its stdin, stdout and stderr as passed file descriptors; it sends back the
+# child's pid, then its exit code once it has ended.
 WARM_INTERPRETER = r"""
 import json, os, socket, struct, sys
 import dagster, dagster_dbt, duckdb, numpy, requests, stravalib
